@@ -1,3 +1,71 @@
 """signal_rest: an HTTP gateway to the Signal messenger, built on signal-cli."""
 
 __version__ = "0.1.0"
+
+from pathlib import Path  # noqa: E402  (the blueprints import __version__ from here)
+
+import swagger_ui_bundle  # noqa: E402
+from flask import Flask, redirect, send_from_directory, url_for  # noqa: E402
+
+from . import config, converters, errors, logs  # noqa: E402
+from .blueprints import register_blueprints  # noqa: E402
+from .extensions import Api  # noqa: E402
+from .signal_cli import SignalCli  # noqa: E402
+from .state import ServiceState  # noqa: E402
+
+
+def create_app(test_config=None):
+    """Create the Flask app; ``test_config`` overrides any setting (see :mod:`signal_rest.config`)."""
+    app = Flask(__name__)
+    app.config.update(config.from_environment())
+    app.config.update(
+        API_TITLE="signal_rest",
+        API_VERSION=__version__,
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/docs",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/",
+        # required by flask-smorest to enable the UI; the Api subclass serves the assets itself
+        OPENAPI_SWAGGER_UI_URL="/docs/swagger-ui/",
+    )
+    if test_config:
+        app.config.update(test_config)
+    app.config["MAX_CONTENT_LENGTH"] = app.config["SIGNAL_REST_MAX_BODY_BYTES"]
+    # group ids and invite links in paths contain '/' and '//'; a trailing slash is tolerated
+    app.url_map.merge_slashes = False
+    app.url_map.strict_slashes = False
+
+    logs.configure(app.config["LOG_LEVEL"])
+    config_dir = Path(app.config["SIGNAL_CLI_CONFIG_DIR"]).expanduser()
+    state = ServiceState(config_dir / "signal-rest")
+    app.extensions["signal_rest.state"] = state
+    app.extensions["signal_rest.signal_cli"] = SignalCli(
+        app.config["SIGNAL_CLI_BIN"],
+        config_dir,
+        cmd_timeout=app.config["SIGNAL_CLI_CMD_TIMEOUT"],
+        lock_timeout=app.config["SIGNAL_CLI_LOCK_TIMEOUT"],
+        java_opts=app.config["SIGNAL_CLI_JAVA_OPTS"],
+        trust_mode_for=state.trust_mode,
+    )
+
+    errors.register_error_handlers(app)
+    api = Api(app)
+    converters.register_converters(app, api)
+    register_blueprints(api)
+
+    @app.route("/docs/swagger-ui/<path:filename>", endpoint="swagger_ui_assets")
+    def swagger_ui_assets(filename):
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)
+
+    @app.route("/swagger", endpoint="swagger_redirect")
+    def swagger_redirect():
+        return redirect(url_for("api-docs.openapi_swagger_ui"))
+
+    @app.before_request
+    def follow_log_level():
+        # POST /v1/configuration may have been served by another worker
+        level = state.log_level()
+        if level and level != logs.current_level():
+            logs.set_level(level)
+
+    return app

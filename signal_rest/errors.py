@@ -1,0 +1,182 @@
+"""The one error model: which exception becomes which HTTP status, and the one JSON error body.
+
+Every error the service answers with, from a validation failure to a signal-cli crash, has the
+same shape (API.md §1)::
+
+    {"error": "<what to do>", "message": "<same>", "status": 400, "description": "Bad Request"}
+
+``error`` is what pysignalclirestapi and n8n show; ``status``/``description``/``message`` is the
+seed API's shape. Validation errors add ``errors`` (field -> problems), failed sends add the
+per-recipient results, rate limits add the challenge tokens.
+"""
+
+import logging
+from http import HTTPStatus
+
+from flask import jsonify
+
+from . import signal_cli as sc
+
+log = logging.getLogger(__name__)
+
+#: signal-cli failure -> HTTP status. The most specific class in an exception's MRO wins.
+STATUS_FOR_ERROR = {
+    sc.NotFound: 404,
+    sc.UserError: 400,
+    sc.UnsafeArgument: 400,
+    sc.Untrusted: 409,
+    sc.RateLimited: 429,
+    sc.ServerError: 502,
+    sc.UnexpectedError: 502,
+    sc.BadOutput: 502,
+    sc.SignalCliNotFound: 503,
+    sc.ConfigDirUnusable: 503,
+    sc.AccountBusy: 503,
+    sc.SignalCliTimeout: 504,
+    sc.SignalCliError: 502,
+}
+
+#: the message for statuses whose werkzeug default says nothing about what to do
+_HTTP_MESSAGES = {
+    404: "No such endpoint. The API is described at /docs.",
+    405: "This endpoint does not accept that method. The API is described at /docs.",
+    413: "The request body is too large.",
+    500: "Internal error; the service log has the details.",
+}
+
+_CAPTCHA_HELP = (
+    "Signal requires a captcha. Open https://signalcaptchas.org/registration/generate.html, solve it, "
+    "copy the 'Open Signal' link (it starts with signalcaptcha://) and send it again as \"captcha\"."
+)
+
+
+def error_response(status, message, *, errors=None, headers=None, **extra):
+    """The one error body, as a Flask response tuple."""
+    body = {
+        "error": message,
+        "message": message,
+        "status": status,
+        "description": HTTPStatus(status).phrase,
+    }
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    return jsonify(body), status, headers or {}
+
+
+def status_for(error):
+    """The HTTP status of a :class:`signal_cli.SignalCliError`."""
+    for cls in type(error).__mro__:
+        if cls in STATUS_FOR_ERROR:
+            return STATUS_FOR_ERROR[cls]
+    return 502
+
+
+def recipient_failures(result, wanted=None):
+    """The failed entries of a send result as ``{"number", "uuid", "username", "reason"}`` dicts."""
+    failures = []
+    for entry in (result or {}).get("results") or []:
+        if entry.get("type") == "SUCCESS" or (wanted and entry.get("type") not in wanted):
+            continue
+        address = entry.get("recipientAddress") or {}
+        failure = {
+            "number": address.get("number"),
+            "uuid": address.get("uuid"),
+            "username": address.get("username"),
+            "reason": entry.get("type"),
+        }
+        if entry.get("groupId"):
+            failure["group_id"] = entry["groupId"]
+        failures.append(failure)
+    return failures
+
+
+def handle_signal_cli_error(error):
+    """Turn a :class:`signal_cli.SignalCliError` into the error body with its status."""
+    status = status_for(error)
+    headers = {}
+    extra = {}
+    message = error.message
+    failures = recipient_failures(error.result)
+    if isinstance(error, sc.CaptchaRequired):
+        message = _CAPTCHA_HELP
+    elif isinstance(error, sc.Untrusted):
+        who = ", ".join(r.get("number") or r.get("uuid") or "?" for r in error.recipients) or "the recipients"
+        message = (
+            f"The identity of {who} is not trusted, so nothing was sent. Check the safety number, then "
+            "trust it with PUT /v1/identities/{number}/trust/{recipient}."
+        )
+    elif isinstance(error, sc.RateLimited):
+        extra["challenge_tokens"] = error.challenge_tokens
+        extra["account"] = getattr(error, "account", None)
+        if error.retry_after:
+            headers["Retry-After"] = str(int(error.retry_after))
+        if error.challenge_tokens:
+            message = (
+                f"{message} Solve a captcha at https://signalcaptchas.org/challenge/generate.html and submit "
+                "it with POST /v1/accounts/{number}/rate-limit-challenge, using a challenge token from "
+                "'challenge_tokens'."
+            )
+    elif isinstance(error, sc.AccountBusy):
+        headers["Retry-After"] = str(error.retry_after)
+    elif status == 502 and not isinstance(error, sc.ServerError):
+        # the details (stack traces) are logged, not shown
+        log.warning("signal-cli failure: %s; stderr: %s", error.message, error.stderr)
+    return error_response(
+        status, message, headers=headers, errors={"recipients": failures} if failures else None, **extra
+    )
+
+
+def _flatten(messages, prefix=""):
+    """marshmallow's nested error dict as ``{"a.b[0]": ["problem"]}``."""
+    flat = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            if key == "_schema":
+                name = prefix or "body"
+            elif isinstance(key, int):
+                name = f"{prefix}[{key}]"
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
+            flat.update(_flatten(value, name))
+    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        flat[prefix or "body"] = messages
+    elif isinstance(messages, list):
+        for index, value in enumerate(messages):
+            flat.update(_flatten(value, f"{prefix}[{index}]"))
+    else:
+        flat[prefix or "body"] = [str(messages)]
+    return flat
+
+
+def handle_http_exception(error):
+    """Turn any werkzeug HTTP error (including webargs' validation errors) into the error body."""
+    data = getattr(error, "data", None) or {}
+    messages = data.get("messages") or data.get("errors")
+    headers = dict(data.get("headers") or {})
+    if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+        headers["Allow"] = ", ".join(error.valid_methods)
+    if messages:
+        # webargs nests the problems under the location ("json", "query"); users know fields only
+        if isinstance(messages, dict) and set(messages) <= {"json", "query", "view_args", "headers"}:
+            merged = {}
+            for value in messages.values():
+                merged.update(value if isinstance(value, dict) else {"body": value})
+            messages = merged
+        errors = _flatten(messages)
+        message = " ".join(f"{field}: {' '.join(problems)}" for field, problems in errors.items())
+        return error_response(400 if error.code in (400, 422) else error.code, message, errors=errors, headers=headers)
+    message = data.get("message") or _HTTP_MESSAGES.get(error.code) or error.description
+    return error_response(error.code, message, headers=headers)
+
+
+def handle_unexpected_error(error):
+    """Last resort: log the traceback, answer 500 in the one shape."""
+    log.exception("unhandled error", exc_info=error)
+    return error_response(500, _HTTP_MESSAGES[500])
+
+
+def register_error_handlers(app):
+    """Install the handlers (HTTP errors reach :func:`handle_http_exception` through the Api)."""
+    app.register_error_handler(sc.SignalCliError, handle_signal_cli_error)
+    app.register_error_handler(Exception, handle_unexpected_error)

@@ -1,0 +1,83 @@
+"""Thin subclasses of flask-smorest's Api and Blueprint and marshmallow's Schema.
+
+They carry the conventions every endpoint shares (API.md §1): request bodies are JSON whatever the
+Content-Type says (or none), DELETE bodies are read too, unknown keys are ignored, ``null``, ``""``
+and ``[]`` mean "absent", and validation failures are 400 in the one error shape.
+"""
+
+from collections.abc import Mapping
+
+import marshmallow as ma
+from flask import current_app, render_template, url_for
+from flask_smorest import Api as BaseApi
+from flask_smorest import Blueprint as BaseBlueprint
+from webargs import core
+from webargs.flaskparser import FlaskParser, abort
+
+from . import errors
+
+
+class LenientParser(FlaskParser):
+    """webargs' Flask parser, reading JSON bodies whatever their Content-Type; errors are 400."""
+
+    DEFAULT_VALIDATION_STATUS = 400
+
+    def _raw_load_json(self, req):
+        data = req.get_data(cache=True)
+        if not data.strip():
+            return core.missing
+        return core.parse_json(data)
+
+    def _handle_invalid_json_error(self, error, req, *args, **kwargs):
+        abort(400, exc=error, messages={"body": [f"The request body is not valid JSON: {error}."]})
+
+
+class Schema(ma.Schema):
+    """Base schema: unknown keys are ignored; ``null``, ``""`` and ``[]`` mean "absent"."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    @ma.pre_load
+    def drop_empty_values(self, data, **kwargs):
+        """Remove keys whose value is null, an empty string or an empty list."""
+        if not isinstance(data, Mapping):
+            raise ma.ValidationError("The request body must be a JSON object.")
+        if not isinstance(data, dict):
+            # query strings (a MultiDict proxy) keep their repeated keys
+            return data
+        return {key: value for key, value in data.items() if value not in (None, "", [])}
+
+
+class Blueprint(BaseBlueprint):
+    """flask-smorest Blueprint with the lenient, 400-on-error parser."""
+
+    ARGUMENTS_PARSER = LenientParser()
+
+
+class Api(BaseApi):
+    """flask-smorest Api whose HTTP errors use the service's one error body."""
+
+    def handle_http_exception(self, error):
+        """Route every HTTP error through :mod:`signal_rest.errors`."""
+        return errors.handle_http_exception(error)
+
+    def _openapi_swagger_ui(self):
+        """Swagger UI, with its assets served by this service (it must work without internet)."""
+        return render_template(
+            "swagger_ui.html",
+            title=self.spec.title,
+            spec_url=url_for("api-docs.openapi_json"),
+            swagger_ui_url=url_for("swagger_ui_assets", filename=""),
+            swagger_ui_config=self.config.get("OPENAPI_SWAGGER_UI_CONFIG", {}),
+        )
+
+
+def signal_cli():
+    """The app's :class:`signal_cli.SignalCli`."""
+    return current_app.extensions["signal_rest.signal_cli"]
+
+
+def service_state():
+    """The app's :class:`state.ServiceState`."""
+    return current_app.extensions["signal_rest.state"]

@@ -1,0 +1,625 @@
+"""Schemas: everything a user sends is validated and normalised here before it goes near argv.
+
+First the shared fields (phone number, recipient, group id, timestamp, free text, attachment),
+then one section per blueprint. Fields return the values the wrapper takes: normalised E.164
+numbers, lower-case UUIDs, ``u:name.42`` usernames and :class:`signal_cli.GroupId` objects.
+"""
+
+import base64
+import binascii
+import re
+from urllib.parse import unquote
+
+import marshmallow as ma
+from flask import current_app
+from marshmallow import fields, validate
+
+from . import attachments, config
+from .extensions import Schema
+from .signal_cli import GroupId
+
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_USERNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{2,31}\.[0-9]{2,9}$")
+_SPACES = re.compile(r"\s+")
+_STICKER = re.compile(r"^(?:[0-9a-f]{2})+:[0-9]{1,9}$")
+_MENTION = re.compile(r"^([0-9]{1,9}):([0-9]{1,9}):(.+)$", re.S)
+_MAX_TIMESTAMP = 2**63 - 1
+
+
+def _shorten(value, limit=60):
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+# --- value parsers (shared by fields and URL converters) ------------------------------------------
+
+
+def parse_phone_number(value):
+    """E.164 after removing spaces and adding ``+`` to an all-digit value; else ``None``."""
+    if not isinstance(value, str):
+        return None
+    number = _SPACES.sub("", value)
+    if number.isdigit():
+        number = "+" + number
+    return number if _E164.match(number) else None
+
+
+def _decode_base64_id(text):
+    """Raw bytes of a standard base64 id (16 or 32 bytes), or None."""
+    if not text or len(text) % 4 or len(text) > 64:
+        return None
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return raw if len(raw) in (16, 32) else None
+
+
+def parse_group_id(value, *, underscore_is_slash=False):
+    """A :class:`GroupId` from either form (``group.<b64 of the id>`` or the raw id), else None.
+
+    Percent-encoding is undone; with ``underscore_is_slash`` an ``_`` stands for ``/`` (the seed's
+    /v1/send/{recipient} path form).
+    """
+    if not isinstance(value, str) or len(value) > 200:
+        return None
+    text = unquote(value).strip() if "%" in value else value.strip()
+    if underscore_is_slash:
+        text = text.replace("_", "/")
+    prefixed = text.startswith("group.")
+    if prefixed:
+        text = text[len("group.") :]
+    if not prefixed and _decode_base64_id(text):
+        return GroupId(text)
+    try:
+        inner = base64.b64decode(text, validate=True).decode("ascii")
+    except (binascii.Error, ValueError):
+        return None
+    return GroupId(inner) if _decode_base64_id(inner) else None
+
+
+def group_id_to_api(group_id):
+    """The standard API's ``group.`` form of a signal-cli group id."""
+    return "group." + base64.b64encode(group_id.encode("ascii")).decode("ascii")
+
+
+INVITE_LINK_PREFIX = "https://signal.group/#"
+_INVITE_LINK = re.compile(r"^https://signal\.group/#[A-Za-z0-9_+/=-]{16,2048}$")
+
+
+def parse_invite_link(value):
+    """A group invite link ``https://signal.group/#…`` (percent-encoding undone), else None."""
+    if not isinstance(value, str):
+        return None
+    text = unquote(value).strip() if "%" in value else value.strip()
+    return text if _INVITE_LINK.match(text) else None
+
+
+def parse_username(value):
+    """``u:name.42`` for a username with or without ``u:``, else None."""
+    name = value[2:] if value.startswith("u:") else value
+    return f"u:{name}" if _USERNAME.match(name) else None
+
+
+def parse_recipient(value, *, groups=True, usernames=True, underscore_is_slash=False):
+    """A recipient in the form signal-cli takes (see API.md §1), or None."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    number = parse_phone_number(text)
+    if number:
+        return number
+    if _UUID.match(text):
+        return text.lower()
+    if text[:4].upper() == "PNI:" and _UUID.match(text[4:]):
+        return "PNI:" + text[4:].lower()
+    if groups:
+        group = parse_group_id(text, underscore_is_slash=underscore_is_slash)
+        if group:
+            return group
+    if usernames:
+        return parse_username(text)
+    return None
+
+
+def recipient_problem(value, *, groups=True, usernames=True):
+    """The sentence saying what a recipient may be."""
+    kinds = ["a phone number", "UUID"]
+    if usernames:
+        kinds.append("username")
+    if groups:
+        kinds.append("group id")
+    return f"Recipient '{_shorten(value)}' is not {', '.join(kinds[:-1])} or {kinds[-1]}."
+
+
+# --- fields -----------------------------------------------------------------------------------------
+
+
+class PhoneNumber(fields.String):
+    """An E.164 phone number (``+4915112345678``); spaces are removed, a missing ``+`` added."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        number = parse_phone_number(value)
+        if number is None:
+            raise ma.ValidationError(
+                f"'{_shorten(value)}' is not a phone number in international format, e.g. +4915112345678."
+            )
+        return number
+
+
+class Recipient(fields.String):
+    """A phone number, UUID, ``PNI:`` UUID, username or (where allowed) group id."""
+
+    def __init__(self, *, groups=True, usernames=True, underscore_is_slash=False, **kwargs):
+        super().__init__(**kwargs)
+        self.groups = groups
+        self.usernames = usernames
+        self.underscore_is_slash = underscore_is_slash
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        recipient = parse_recipient(
+            value, groups=self.groups, usernames=self.usernames, underscore_is_slash=self.underscore_is_slash
+        )
+        if recipient is None:
+            raise ma.ValidationError(recipient_problem(value, groups=self.groups, usernames=self.usernames))
+        return recipient
+
+
+class GroupIdField(fields.String):
+    """A group id in either form; deserialises to :class:`signal_cli.GroupId`."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        group_id = parse_group_id(value)
+        if group_id is None:
+            raise ma.ValidationError(
+                f"'{_shorten(value)}' is not a group id (expected 'group.…' or signal-cli's base64 id)."
+            )
+        return group_id
+
+
+class Timestamp(fields.Integer):
+    """A message timestamp in milliseconds: a JSON number or a numeric string."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            raise ma.ValidationError("Not a timestamp in milliseconds.")
+        if isinstance(value, str) and not value.strip().isdigit():
+            raise ma.ValidationError(f"'{_shorten(value)}' is not a timestamp in milliseconds.")
+        if isinstance(value, float) and not value.is_integer():
+            raise ma.ValidationError(f"{value} is not a whole number of milliseconds.")
+        number = super()._deserialize(value, attr, data, **kwargs)
+        if not 0 < number <= _MAX_TIMESTAMP:
+            raise ma.ValidationError(f"{number} is not a timestamp in milliseconds.")
+        return number
+
+
+class Text(fields.String):
+    """Free text: any characters but NUL (which no argv can carry), up to ``max_length``."""
+
+    def __init__(self, *, max_length=2000, **kwargs):
+        super().__init__(**kwargs)
+        self.max_length = max_length
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\0" in text:
+            raise ma.ValidationError("NUL characters are not allowed.")
+        if len(text) > self.max_length:
+            raise ma.ValidationError(f"At most {self.max_length} characters are allowed.")
+        return text
+
+
+class Base64Attachment(fields.String):
+    """Plain base64 or a ``data:`` URI; deserialises to :class:`attachments.Attachment`."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return attachments.parse_attachment(text)
+        except ValueError as exc:
+            raise ma.ValidationError(f"This attachment cannot be decoded: {exc}.") from None
+
+
+class Mention(fields.Field):
+    """``{"start", "length", "author"}`` or the seed's ``"start:length:author"``."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            match = _MENTION.match(value)
+            if not match:
+                raise ma.ValidationError(f"'{_shorten(value)}' is not of the form start:length:author.")
+            value = {"start": match.group(1), "length": match.group(2), "author": match.group(3)}
+        if not isinstance(value, dict):
+            raise ma.ValidationError("A mention is an object with start, length and author.")
+        loaded = MentionSchema().load(value)
+        return loaded["start"], loaded["length"], loaded["author"]
+
+
+class MentionSchema(Schema):
+    """One mention: a range of the text (UTF-16 code units) that names a user."""
+
+    start = fields.Integer(required=True, strict=False, validate=validate.Range(min=0, max=100_000))
+    length = fields.Integer(required=True, strict=False, validate=validate.Range(min=1, max=100_000))
+    author = Recipient(required=True, groups=False, usernames=False)
+
+
+def _item_list(item, *, max_items=100, **kwargs):
+    return fields.List(item, validate=validate.Length(max=max_items), **kwargs)
+
+
+# --- responses shared by several blueprints -----------------------------------------------------------
+
+
+class ErrorSchema(Schema):
+    """The one error body of the service."""
+
+    error = fields.String()
+    message = fields.String()
+    status = fields.Integer()
+    description = fields.String()
+    errors = fields.Dict()
+
+
+class TimestampSchema(Schema):
+    """A sent message's timestamp (a string of milliseconds)."""
+
+    timestamp = fields.String()
+
+
+# --- general --------------------------------------------------------------------------------------
+
+
+class AboutSchema(Schema):
+    """What /v1/about says about the service."""
+
+    versions = fields.List(fields.String())
+    build = fields.Integer()
+    mode = fields.String()
+    version = fields.String()
+    signal_cli = fields.String(allow_none=True)
+    capabilities = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+
+
+# --- configuration ------------------------------------------------------------------------------------
+
+LOG_LEVELS = {
+    "debug": "DEBUG",
+    "info": "INFO",
+    "warn": "WARNING",
+    "warning": "WARNING",
+    "error": "ERROR",
+    "critical": "CRITICAL",
+}
+TRUST_MODES = ("on-first-use", "always", "never")
+
+
+class LogLevel(fields.String):
+    """A log level name, case-insensitive; deserialises to Python's name (``WARNING``)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        level = LOG_LEVELS.get(text.strip().lower())
+        if level is None:
+            raise ma.ValidationError(f"'{_shorten(text)}' is not a log level; use one of {', '.join(LOG_LEVELS)}.")
+        return level
+
+
+class LoggingSchema(Schema):
+    """The logging part of the configuration."""
+
+    level = LogLevel(required=True)
+
+    @ma.pre_load
+    def accept_capitalised_key(self, data, **kwargs):
+        """The seed API spells the key ``Level``."""
+        if isinstance(data, dict) and "level" not in data and "Level" in data:
+            data = {**data, "level": data["Level"]}
+        return data
+
+
+class ConfigurationSchema(Schema):
+    """The service's run-time configuration."""
+
+    logging = fields.Nested(LoggingSchema, required=True)
+
+
+class TrustModeSchema(Schema):
+    """How new identity keys of an account's contacts are trusted."""
+
+    trust_mode = fields.String(required=True, validate=validate.OneOf(TRUST_MODES))
+
+
+# --- search ---------------------------------------------------------------------------------------
+
+
+class SearchQueryArgsSchema(Schema):
+    """Numbers to look up, and optionally the account that looks them up."""
+
+    numbers = fields.List(fields.String(), required=True, validate=validate.Length(min=1, max=100))
+    number = PhoneNumber()
+
+    @ma.post_load
+    def split_and_check_numbers(self, data, **kwargs):
+        """``numbers=A,B`` counts as two numbers; each must be a phone number."""
+        items = [item for value in data["numbers"] for item in value.split(",") if item.strip()]
+        numbers, problems = [], {}
+        for index, item in enumerate(items):
+            number = parse_phone_number(item)
+            if number is None:
+                problems[index] = [f"'{_shorten(item)}' is not a phone number in international format."]
+            numbers.append(number)
+        if problems or not numbers:
+            raise ma.ValidationError(problems or ["Give at least one number."], "numbers")
+        data["numbers"] = numbers
+        return data
+
+
+class SearchResultSchema(Schema):
+    """Whether a number is registered with Signal."""
+
+    number = fields.String()
+    registered = fields.Boolean()
+
+
+# --- messages -------------------------------------------------------------------------------------
+
+
+class AccountMixin:
+    """Fills in the default account when ``number`` is absent."""
+
+    @ma.post_load
+    def default_account(self, data, **kwargs):
+        """``number`` may be omitted when a default account is configured."""
+        if not data.get("number"):
+            account = config.default_account(current_app.config)
+            if not account:
+                raise ma.ValidationError(
+                    'No account given: add "number" or configure a default account (SIGNAL_REST_DEFAULT_ACCOUNT).',
+                    "number",
+                )
+            data["number"] = account
+        return data
+
+
+class LinkPreviewSchema(Schema):
+    """A link preview shown with the message; its url must occur in the message."""
+
+    url = Text(required=True, max_length=2048, validate=validate.URL(schemes={"http", "https"}))
+    title = Text(max_length=1024)
+    description = Text(max_length=4096)
+    base64_thumbnail = Base64Attachment()
+
+
+class SendMessageSchema(AccountMixin, Schema):
+    """A message for /v2/send."""
+
+    number = PhoneNumber()
+    recipients = _item_list(Recipient(), max_items=1000)
+    recipient = Recipient()
+    message = Text(max_length=64 * 1024)
+    base64_attachments = _item_list(Base64Attachment())
+    mentions = _item_list(Mention(), max_items=1000)
+    text_mode = fields.String(validate=validate.OneOf(["normal", "styled"]))
+    quote_timestamp = Timestamp()
+    quote_author = Recipient(groups=False)
+    quote_message = Text(max_length=64 * 1024)
+    quote_mentions = _item_list(Mention(), max_items=1000)
+    sticker = fields.String(validate=validate.Regexp(_STICKER, error="Not of the form <packId hex>:<stickerId>."))
+    edit_timestamp = Timestamp()
+    link_preview = fields.Nested(LinkPreviewSchema)
+    view_once = fields.Boolean()
+    notify_self = fields.Boolean()
+
+    @ma.validates_schema
+    def check_something_to_send(self, data, **kwargs):
+        """A recipient and something to send are required; a quote needs its author."""
+        if not data.get("recipients") and not data.get("recipient"):
+            raise ma.ValidationError("Give at least one recipient.", "recipients")
+        if not (data.get("message") or data.get("base64_attachments") or data.get("sticker")):
+            raise ma.ValidationError("Give a message, an attachment or a sticker.", "message")
+        if "quote_timestamp" in data and "quote_author" not in data:
+            raise ma.ValidationError("A quote needs quote_author as well as quote_timestamp.", "quote_author")
+        preview = data.get("link_preview")
+        if preview and preview["url"] not in (data.get("message") or ""):
+            raise ma.ValidationError("The link preview's url must occur in the message.", "link_preview")
+
+    @ma.post_load
+    def merge_recipients(self, data, **kwargs):
+        """``recipient`` is appended to ``recipients``; duplicates are sent to once."""
+        recipients = list(data.pop("recipients", []))
+        if data.get("recipient") is not None:
+            recipients.append(data.pop("recipient"))
+        data["recipients"] = list(dict.fromkeys(recipients))
+        return data
+
+
+class SendMessageV1Schema(AccountMixin, Schema):
+    """A message for the seed's /v1/send/{recipient}."""
+
+    number = PhoneNumber()
+    message = Text(max_length=64 * 1024)
+    base64_attachments = _item_list(Base64Attachment())
+
+    @ma.validates_schema
+    def check_something_to_send(self, data, **kwargs):
+        """A message or an attachment is required."""
+        if not (data.get("message") or data.get("base64_attachments")):
+            raise ma.ValidationError("Give a message or an attachment.", "message")
+
+
+class SendResultSchema(Schema):
+    """The result of a send, in the shape of both APIs."""
+
+    timestamp = fields.String()
+    timestamps = fields.Dict(keys=fields.String(), values=fields.Dict())
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.Dict()))
+
+
+# --- groups ---------------------------------------------------------------------------------------
+
+PERMISSION_CHOICES = ("every-member", "only-admins")
+LINK_CHOICES = ("disabled", "enabled", "enabled-with-approval")
+
+
+class PermissionsSchema(Schema):
+    """Who may add members, edit the group and send messages."""
+
+    add_members = fields.String(validate=validate.OneOf(PERMISSION_CHOICES))
+    edit_group = fields.String(validate=validate.OneOf(PERMISSION_CHOICES))
+    send_messages = fields.String(validate=validate.OneOf(PERMISSION_CHOICES))
+
+
+_MEMBER = Recipient(groups=False, usernames=False)
+
+
+class CreateGroupSchema(Schema):
+    """A new group."""
+
+    name = Text(required=True, max_length=1024)
+    members = _item_list(_MEMBER, max_items=1000)
+    description = Text(max_length=8192)
+    permissions = fields.Nested(PermissionsSchema)
+    group_link = fields.String(validate=validate.OneOf(LINK_CHOICES))
+    admins = _item_list(_MEMBER, max_items=1000)
+    base64_avatar = Base64Attachment()
+    expiration_time = fields.Integer(validate=validate.Range(min=0, max=2**31 - 1))
+    message_expiration_timer = fields.Integer(validate=validate.Range(min=0, max=2**31 - 1))
+
+    @ma.post_load
+    def merge_expiration(self, data, **kwargs):
+        """``message_expiration_timer`` is the seed's name for ``expiration_time``."""
+        timer = data.pop("message_expiration_timer", None)
+        if "expiration_time" not in data and timer is not None:
+            data["expiration_time"] = timer
+        return data
+
+
+class UpdateGroupSchema(CreateGroupSchema):
+    """Changes to a group; every field is optional."""
+
+    name = Text(max_length=1024)
+    group_link = fields.String(validate=validate.OneOf(("unchanged",) + LINK_CHOICES))
+    add_members = _item_list(_MEMBER, max_items=1000)
+    add_admins = _item_list(_MEMBER, max_items=1000)
+
+    @ma.post_load
+    def drop_unchanged_link(self, data, **kwargs):
+        """``group_link: unchanged`` means leave the link as it is."""
+        if data.get("group_link") == "unchanged":
+            del data["group_link"]
+        return data
+
+
+class GroupQueryArgsSchema(Schema):
+    """Options of the group listing."""
+
+    expand = fields.Boolean(load_default=False)
+
+
+class GroupCreatedSchema(Schema):
+    """The id of a new group, in every form clients know."""
+
+    id = fields.String()
+    group_id = fields.String()
+    internal_id = fields.String()
+
+
+class GroupPermissionsSchema(Schema):
+    """A group's permissions in the standard API's words."""
+
+    add_members = fields.String()
+    edit_group = fields.String()
+    send_messages = fields.String()
+
+
+class GroupSchema(Schema):
+    """A group as both APIs describe it."""
+
+    id = fields.String()
+    internal_id = fields.String()
+    name = fields.String()
+    description = fields.String()
+    members = fields.List(fields.Raw())
+    blocked = fields.Boolean()
+    member = fields.Boolean()
+    pending_invites = fields.List(fields.Raw())
+    pending_requests = fields.List(fields.Raw())
+    invite_link = fields.String()
+    admins = fields.List(fields.Raw())
+    banned = fields.List(fields.Raw())
+    permissions = fields.Nested(GroupPermissionsSchema)
+    message_expiration_timer = fields.Integer()
+
+
+# --- reactions ------------------------------------------------------------------------------------
+
+
+class ReactionSchema(Schema):
+    """A reaction to a message; the conversation is ``recipient`` or ``groupid``."""
+
+    reaction = Text(max_length=64)
+    recipient = Recipient(usernames=False)
+    groupid = GroupIdField()
+    target_author = Recipient(required=True, groups=False)
+    timestamp = Timestamp(required=True)
+    remove = fields.Boolean(load_default=False)
+
+    @ma.post_load
+    def conversation(self, data, **kwargs):
+        """The group (``groupid``) wins over ``recipient``; one of them is required."""
+        target = data.pop("groupid", None) or data.pop("recipient", None)
+        if target is None:
+            raise ma.ValidationError("Give the conversation as recipient or groupid.", "recipient")
+        data["recipient"] = target
+        return data
+
+    @ma.validates_schema
+    def check_reaction(self, data, **kwargs):
+        """Sending a reaction needs the emoji."""
+        if not data.get("reaction") and not data.get("remove"):
+            raise ma.ValidationError("Give the emoji as reaction.", "reaction")
+
+
+class RemoveReactionSchema(ReactionSchema):
+    """A reaction to take back; the emoji defaults to 👍."""
+
+    reaction = Text(max_length=64, load_default="👍")
+
+
+# --- devices: registration ------------------------------------------------------------------------
+
+
+class RegisterSchema(Schema):
+    """Options of a registration."""
+
+    use_voice = fields.Boolean(load_default=False)
+    captcha = Text(max_length=16 * 1024, validate=validate.Regexp(r"^(signalcaptcha://)?[\w.\-:/+=]+$"))
+
+
+class VerifySchema(Schema):
+    """The registration lock PIN, when the account has one."""
+
+    pin = fields.String(validate=validate.Regexp(r"^[0-9A-Za-z]{4,64}$", error="Not a Signal PIN."))
+
+
+VERIFICATION_CODE = re.compile(r"^[0-9]{3}-?[0-9]{3}$")
+
+
+# --- profiles -------------------------------------------------------------------------------------
+
+
+class ProfileSchema(Schema):
+    """A new profile: name, about text and avatar."""
+
+    name = Text(required=True, max_length=256)
+    family_name = Text(max_length=256)
+    about = Text(max_length=512)
+    base64_avatar = Base64Attachment()
+    remove_avatar = fields.Boolean(load_default=False)
+
+    @ma.validates_schema
+    def check_avatar(self, data, **kwargs):
+        """An avatar cannot be set and removed at once."""
+        if data.get("remove_avatar") and data.get("base64_avatar"):
+            raise ma.ValidationError("Give base64_avatar or remove_avatar, not both.", "remove_avatar")

@@ -1,0 +1,664 @@
+"""The only module that starts processes: signal-cli's argv, its runs, its output, its errors.
+
+Every request runs ``signal-cli --config DIR -a ACCOUNT -o json SUBCOMMAND ...`` once. Argv is built
+by small pure functions (``*_command``) following the safe recipe: free text goes through stdin or
+the long ``--name=value`` form, list values and positionals are checked to be plain words, and
+positionals always follow ``--``. :class:`SignalCli` runs a command under a per-account file lock
+(signal-cli itself waits forever for a busy account), with a time limit after which the whole
+process group is killed, and turns exit codes and output into Python data or a
+:class:`SignalCliError`. This module knows nothing of Flask or HTTP.
+"""
+
+import json
+import logging
+import os
+import re
+import shlex
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import filelock
+
+log = logging.getLogger(__name__)
+
+#: stderr lines that are logging, not messages (``INFO  SignalAccount - Config file is in use…``)
+_LOG_LINE = re.compile(r"^(TRACE|DEBUG|INFO|WARN|WARNING|ERROR)\s+\S+ - ")
+_VERSION = re.compile(r"(\d+\.\d+\.\d+)")
+#: how long a client should wait before retrying when an account is busy
+BUSY_RETRY_AFTER = 5
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+class SignalCliError(Exception):
+    """Base class: a signal-cli run failed. Carries the redacted argv, exit status and output."""
+
+    def __init__(self, message, *, argv=None, returncode=None, stdout="", stderr="", result=None):
+        super().__init__(message)
+        self.message = message
+        self.argv = argv
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+        #: the JSON signal-cli printed before failing (the send family prints its results)
+        self.result = result
+
+
+class SignalCliNotFound(SignalCliError):
+    """Raised when the signal-cli executable is missing or not executable."""
+
+
+class ConfigDirUnusable(SignalCliError):
+    """Raised when the config dir (or the service's lock dir in it) cannot be created or written."""
+
+
+class AccountBusy(SignalCliError):
+    """Raised when another run holds the account for longer than the lock timeout."""
+
+    def __init__(self, message, *, retry_after=BUSY_RETRY_AFTER, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class SignalCliTimeout(SignalCliError):
+    """Raised when signal-cli ran past its time limit; it has been killed."""
+
+
+class UnsafeArgument(SignalCliError):
+    """Raised when a value would reach argv where signal-cli could read it as an option."""
+
+
+class UserError(SignalCliError):
+    """Raised on exit 1: signal-cli refused the request (bad input, not registered, ...)."""
+
+
+class NotRegistered(UserError):
+    """Raised when the account is not registered with this signal-cli."""
+
+
+class CaptchaRequired(UserError):
+    """Raised when Signal asks for a captcha before registering."""
+
+
+class NotFound(UserError):
+    """Raised when the thing a request names (group, contact, attachment, avatar) does not exist."""
+
+
+class Untrusted(SignalCliError):
+    """Raised on exit 4: every recipient's identity key is untrusted."""
+
+    def __init__(self, message, *, recipients=(), **kwargs):
+        super().__init__(message, **kwargs)
+        self.recipients = list(recipients)
+
+
+class RateLimited(SignalCliError):
+    """Raised on exit 5: Signal rate-limits the account; may carry challenge tokens."""
+
+    def __init__(self, message, *, challenge_tokens=(), retry_after=None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.challenge_tokens = list(challenge_tokens)
+        self.retry_after = retry_after
+
+
+class ServerError(SignalCliError):
+    """Raised on exit 3: a network, server or storage error inside signal-cli."""
+
+
+class UnexpectedError(SignalCliError):
+    """Raised on exit 2 or an unknown exit code: signal-cli failed unexpectedly."""
+
+
+class BadOutput(SignalCliError):
+    """Raised when signal-cli exited 0 but printed something that is not the expected JSON."""
+
+
+# --- values -----------------------------------------------------------------------------------
+
+
+class GroupId(str):
+    """A group id in signal-cli's own form: standard base64 of the group's raw id."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """One signal-cli invocation: its words after the global options, and what goes with them."""
+
+    args: list
+    #: bytes for stdin (the message text), or None for a closed stdin
+    stdin: bytes = None
+    #: "json" (one document, or nothing), "lines" (JSON lines) or "text"
+    output: str = "json"
+    #: values that must never appear in logs or error messages (PINs, codes, captchas, tokens)
+    secrets: tuple = ()
+    #: whether the command runs for one account (``-a``); multi-account commands do not
+    account: bool = True
+
+
+def _plain(value):
+    """Return ``value`` if it is safe as a separate argv word, else raise :class:`UnsafeArgument`.
+
+    A word that starts with ``-`` would be read as an option (SIGNAL_CLI.md §1.2); a NUL cannot
+    be passed at all. Schemas refuse such values long before; this is the last line of defence.
+    """
+    value = str(value)
+    if not value or value.startswith("-") or "\0" in value or "\n" in value:
+        raise UnsafeArgument(f"Refused to pass {value[:40]!r} to signal-cli as a separate word.")
+    return value
+
+
+def _opt(name, value):
+    """``--name=value``: the one argv form that is safe for any text."""
+    value = str(value)
+    if "\0" in value:
+        raise UnsafeArgument(f"Refused to pass a NUL character in {name}.")
+    return f"{name}={value}"
+
+
+def _list(name, values):
+    """A list option (``-g A B``); every value must be a plain word."""
+    return [name, *(_plain(v) for v in values)] if values else []
+
+
+def _positionals(values):
+    """``--`` and the positionals, so none of them can act as an option."""
+    return ["--", *(_plain(v) for v in values)]
+
+
+def _flag(name, enabled):
+    return [name] if enabled else []
+
+
+def _split_recipients(recipients):
+    """Split mixed recipients into group ids and individual recipients (numbers, UUIDs, u:names)."""
+    groups = [r for r in recipients if isinstance(r, GroupId)]
+    others = [r for r in recipients if not isinstance(r, GroupId)]
+    return groups, others
+
+
+# --- command builders -------------------------------------------------------------------------
+
+
+def version_command():
+    """``--version``: reads no config and needs no account."""
+    return Command(["--version"], output="text", account=False)
+
+
+def list_accounts_command():
+    """``listAccounts``: every account of the config dir (multi-account mode, no ``-a``)."""
+    return Command(["listAccounts"], account=False)
+
+
+def user_status_command(numbers):
+    """``getUserStatus``: which of ``numbers`` are registered with Signal."""
+    return Command(["getUserStatus", *_positionals(numbers)])
+
+
+def send_command(
+    recipients,
+    message=None,
+    *,
+    attachments=(),
+    mentions=(),
+    text_styles=(),
+    quote=None,
+    sticker=None,
+    edit_timestamp=None,
+    preview=None,
+    view_once=False,
+    notify_self=False,
+):
+    """``send``: a message to any mix of numbers, UUIDs, usernames and groups.
+
+    ``attachments`` and a preview image are paths this service created; ``mentions`` and
+    ``text_styles`` are ``(start, length, x)`` triples; ``quote`` is a dict with ``timestamp``,
+    ``author`` and optional ``message``, ``mentions``; ``preview`` one with ``url``, ``title``,
+    optional ``description`` and ``image`` (a path).
+    """
+    groups, others = _split_recipients(recipients)
+    args = ["send"]
+    if message is not None:
+        args.append("--message-from-stdin")
+    args += _list("--attachment", attachments)
+    args += _list("--mention", [f"{s}:{n}:{who}" for s, n, who in mentions])
+    args += _list("--text-style", [f"{s}:{n}:{style}" for s, n, style in text_styles])
+    if quote:
+        args += [_opt("--quote-timestamp", quote["timestamp"]), _opt("--quote-author", quote["author"])]
+        if quote.get("message") is not None:
+            args.append(_opt("--quote-message", quote["message"]))
+        args += _list("--quote-mention", [f"{s}:{n}:{who}" for s, n, who in quote.get("mentions", ())])
+    if sticker:
+        args.append(_opt("--sticker", sticker))
+    if edit_timestamp is not None:
+        args.append(_opt("--edit-timestamp", edit_timestamp))
+    if preview:
+        args += [_opt("--preview-url", preview["url"]), _opt("--preview-title", preview.get("title") or "")]
+        if preview.get("description"):
+            args.append(_opt("--preview-description", preview["description"]))
+        if preview.get("image"):
+            args.append(_opt("--preview-image", preview["image"]))
+    args += _flag("--view-once", view_once)
+    args += _flag("--notify-self", notify_self)
+    args += _list("-g", groups)
+    args += _positionals(others)
+    stdin = message.encode("utf-8") if message is not None else None
+    return Command(args, stdin=stdin)
+
+
+def reaction_command(recipient, emoji, target_author, timestamp, *, remove=False):
+    """``sendReaction``: add (or with ``remove`` take back) an emoji reaction to a message."""
+    groups, others = _split_recipients([recipient])
+    args = [
+        "sendReaction",
+        _opt("--emoji", emoji),
+        _opt("--target-author", target_author),
+        _opt("--target-timestamp", timestamp),
+        *_flag("--remove", remove),
+        *_list("-g", groups),
+        *_positionals(others),
+    ]
+    return Command(args)
+
+
+def list_groups_command(group_ids=()):
+    """``listGroups``: every group of the account, or only ``group_ids`` (refreshed)."""
+    return Command(["listGroups", *_list("-g", group_ids)])
+
+
+def _group_settings(
+    *,
+    name=None,
+    description=None,
+    avatar=None,
+    expiration=None,
+    link=None,
+    permissions=None,
+    add_members=(),
+    remove_members=(),
+    add_admins=(),
+    remove_admins=(),
+):
+    args = []
+    if name is not None:
+        args.append(_opt("--name", name))
+    if description is not None:
+        args.append(_opt("--description", description))
+    if avatar is not None:
+        args.append(_opt("--avatar", avatar))
+    if expiration is not None:
+        args.append(_opt("--expiration", expiration))
+    if link is not None:
+        args.append(_opt("--link", link))
+    for key, option in (
+        ("add_members", "--set-permission-add-member"),
+        ("edit_group", "--set-permission-edit-details"),
+        ("send_messages", "--set-permission-send-messages"),
+    ):
+        if permissions and permissions.get(key):
+            args.append(_opt(option, permissions[key]))
+    args += _list("--member", add_members)
+    args += _list("--remove-member", remove_members)
+    args += _list("--admin", add_admins)
+    args += _list("--remove-admin", remove_admins)
+    return args
+
+
+def create_group_command(name, members, **settings):
+    """``updateGroup`` without ``-g``: create a group; ``settings`` as for :func:`update_group_command`."""
+    return Command(["updateGroup", *_group_settings(name=name, add_members=members, **settings)])
+
+
+def update_group_command(group_id, **settings):
+    """``updateGroup -g``: change a group (name, description, avatar path, expiration, link,
+    permissions, members and admins to add or remove). With no settings it accepts a pending
+    invitation to the group."""
+    return Command(["updateGroup", *_list("-g", [group_id]), *_group_settings(**settings)])
+
+
+def quit_group_command(group_id, *, delete=False):
+    """``quitGroup``: leave a group; ``delete`` also removes its local data."""
+    return Command(["quitGroup", *_list("-g", [group_id]), *_flag("--delete", delete)])
+
+
+def join_group_command(uri):
+    """``joinGroup``: join a group through its invite link."""
+    return Command(["joinGroup", _opt("--uri", uri)])
+
+
+def register_command(*, voice=False, captcha=None):
+    """``register``: ask Signal for a verification code by SMS or voice call."""
+    args = ["register", *_flag("--voice", voice)]
+    if captcha:
+        args.append(_opt("--captcha", captcha))
+    return Command(args, secrets=(captcha,) if captcha else ())
+
+
+def verify_command(code, *, pin=None):
+    """``verify``: finish registering with the code Signal sent (and the PIN, if one is set)."""
+    args = ["verify"]
+    if pin:
+        args.append(_opt("--pin", pin))
+    args += _positionals([code])
+    return Command(args, secrets=tuple(s for s in (code, pin) if s))
+
+
+def update_profile_command(*, given_name=None, family_name=None, about=None, avatar=None, remove_avatar=False):
+    """``updateProfile``: name, about text and avatar (a path) of the account's profile."""
+    args = ["updateProfile"]
+    if given_name is not None:
+        args.append(_opt("--given-name", given_name))
+    if family_name is not None:
+        args.append(_opt("--family-name", family_name))
+    if about is not None:
+        args.append(_opt("--about", about))
+    if avatar is not None:
+        args.append(_opt("--avatar", avatar))
+    args += _flag("--remove-avatar", remove_avatar)
+    return Command(args)
+
+
+# --- running ----------------------------------------------------------------------------------
+
+
+def strip_log_lines(stderr):
+    """Return stderr without signal-cli's ``LEVEL Logger - ...`` lines, stripped."""
+    return "\n".join(line for line in stderr.splitlines() if not _LOG_LINE.match(line)).strip()
+
+
+def _hide(text, secrets):
+    """``text`` with every secret replaced by ``***``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(str(secret), "***")
+    return text
+
+
+def _redact(argv, secrets):
+    return [_hide(word, secrets) for word in argv]
+
+
+def parse_json_lines(stdout):
+    """Parse JSON-lines output; a truncated last line (the process was killed) is dropped."""
+    items = []
+    lines = stdout.splitlines()
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            items.append(json.loads(line))
+        except ValueError:
+            if number == len(lines) and not stdout.endswith("\n"):
+                log.warning("dropping a truncated last output line of signal-cli")
+                break
+            raise
+    return items
+
+
+class SignalCli:
+    """Runs signal-cli commands for one config dir.
+
+    ``trust_mode_for(account)`` returns the stored ``--trust-new-identities`` mode of an account,
+    or None. One instance is shared by all threads of a process; the account locks are files in
+    the config dir, so they also hold across processes.
+    """
+
+    def __init__(self, binary, config_dir, *, cmd_timeout=120.0, lock_timeout=60.0, java_opts="", trust_mode_for=None):
+        self.binary = str(binary)
+        self.config_dir = Path(config_dir).expanduser()
+        self.cmd_timeout = cmd_timeout
+        self.lock_timeout = lock_timeout
+        self.trust_mode_for = trust_mode_for or (lambda account: None)
+        self.env = dict(os.environ)
+        if java_opts:
+            self.env["JAVA_OPTS"] = f"{java_opts} {self.env.get('JAVA_OPTS', '')}".strip()
+        self._version = None
+        self._version_lock = threading.Lock()
+
+    # -- plumbing --
+
+    @property
+    def lock_dir(self):
+        """Where the per-account lock files live (inside the config dir, shared by all workers)."""
+        return self.config_dir / "signal-rest" / "locks"
+
+    def _account_lock(self, account):
+        try:
+            self.lock_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise ConfigDirUnusable(
+                f"Cannot create {self.lock_dir}: {exc.strerror}. "
+                "Make SIGNAL_CLI_CONFIG_DIR a directory the service can write."
+            ) from exc
+        return filelock.FileLock(self.lock_dir / f"{account}.lock", timeout=self.lock_timeout)
+
+    def argv(self, command, account=None):
+        """The full argv of ``command``: the fixed global options, then its own words."""
+        argv = [self.binary]
+        if command.args[:1] == ["--version"]:
+            return argv + command.args
+        argv += ["--config", str(self.config_dir)]
+        if command.account:
+            argv += ["-a", _plain(account)]
+            mode = self.trust_mode_for(account)
+            if mode:
+                argv.append(_opt("--trust-new-identities", mode))
+        if command.output != "text":
+            argv += ["-o", "json"]
+        return argv + command.args
+
+    def run(self, command, account=None):
+        """Run ``command`` (for ``account``) and return its parsed output.
+
+        Takes the account's lock first. Returns the parsed JSON (``None`` for empty output),
+        a list for JSON-lines output, or the text for text output; raises a
+        :class:`SignalCliError` otherwise.
+        """
+        if command.account and not account:
+            raise ValueError("this command needs an account")
+        argv = self.argv(command, account)
+        if not command.account:
+            return self._execute(argv, command)
+        lock = self._account_lock(account)
+        try:
+            with lock:
+                return self._execute(argv, command)
+        except filelock.Timeout:
+            raise AccountBusy(
+                f"Account {account} is busy with another request; try again in a few seconds.",
+                argv=_redact(argv, command.secrets),
+            ) from None
+        except PermissionError as exc:
+            raise ConfigDirUnusable(
+                f"Cannot write the lock file in {self.lock_dir}: {exc.strerror}. "
+                "Make SIGNAL_CLI_CONFIG_DIR a directory the service can write."
+            ) from exc
+
+    def _execute(self, argv, command):
+        redacted = _redact(argv, command.secrets)
+        started = time.monotonic()
+        try:
+            process = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE if command.stdin is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=self.env,
+                # its own process group, so a kill reaches the JVM and anything it started
+                start_new_session=True,
+            )
+        except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
+            raise SignalCliNotFound(
+                f"signal-cli cannot be run from {self.binary!r} ({exc.strerror}). "
+                "Set SIGNAL_CLI_BIN to the signal-cli executable.",
+                argv=redacted,
+            ) from None
+        try:
+            stdout, stderr = process.communicate(command.stdin, timeout=self.cmd_timeout)
+        except subprocess.TimeoutExpired:
+            self._kill(process)
+            stdout, stderr = process.communicate()
+            log.warning("signal-cli ran past %ss and was killed: %s", self.cmd_timeout, shlex.join(redacted))
+            raise SignalCliTimeout(
+                f"signal-cli did not finish within {self.cmd_timeout:g} seconds and was stopped.",
+                argv=redacted,
+                stdout=stdout.decode("utf-8", "replace"),
+                stderr=stderr.decode("utf-8", "replace"),
+            ) from None
+        finally:
+            # whatever interrupted us (a worker shutting down), never leave the process behind
+            if process.poll() is None:
+                self._kill(process)
+                process.wait()
+        stdout = stdout.decode("utf-8", "replace")
+        stderr = stderr.decode("utf-8", "replace")
+        log.debug(
+            "signal-cli exited %s after %.3fs: %s", process.returncode, time.monotonic() - started, shlex.join(redacted)
+        )
+        return self._result(command, redacted, process.returncode, stdout, stderr)
+
+    @staticmethod
+    def _kill(process):
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def _result(self, command, argv, returncode, stdout, stderr):
+        details = dict(argv=argv, returncode=returncode, stdout=stdout, stderr=stderr)
+        if returncode == 0:
+            try:
+                return self._parse(command, stdout)
+            except ValueError:
+                log.warning("signal-cli printed unexpected output: %r (stderr: %s)", stdout[:500], stderr)
+                raise BadOutput("signal-cli printed output that is not the expected JSON.", **details) from None
+        result = _try_json(stdout)
+        message = _hide(strip_log_lines(stderr), command.secrets)
+        details["result"] = result
+        if returncode == 1:
+            raise _user_error(message, details)
+        if returncode == 4:
+            untrusted = [r["recipientAddress"] for r in _results(result) if r.get("type") == "IDENTITY_FAILURE"]
+            raise Untrusted(message or "Every recipient's identity is untrusted.", recipients=untrusted, **details)
+        if returncode == 5:
+            limited = [r for r in _results(result) if r.get("type") == "RATE_LIMIT_FAILURE"]
+            waits = [r["retryAfterSeconds"] for r in limited if r.get("retryAfterSeconds")]
+            raise RateLimited(
+                message or "Signal rate-limits this account.",
+                challenge_tokens=[r["token"] for r in limited if r.get("token")],
+                retry_after=max(waits) if waits else None,
+                **details,
+            )
+        log.warning("signal-cli failed with exit %s: %s\n%s", returncode, shlex.join(argv), stderr)
+        if returncode == 3:
+            raise ServerError(_first_line(message) or "signal-cli could not reach Signal's servers.", **details)
+        raise UnexpectedError(
+            f"signal-cli failed unexpectedly (exit {returncode}): {_first_line(message) or 'no message'}",
+            **details,
+        )
+
+    @staticmethod
+    def _parse(command, stdout):
+        if command.output == "text":
+            return stdout
+        if command.output == "lines":
+            return parse_json_lines(stdout)
+        if not stdout.strip():
+            return None
+        return json.loads(stdout)
+
+    # -- commands --
+
+    def version(self):
+        """signal-cli's version (``"0.13.19"``), asked once per instance and then remembered."""
+        with self._version_lock:
+            if self._version is None:
+                text = self.run(version_command())
+                match = _VERSION.search(text)
+                if not match:
+                    raise BadOutput(f"signal-cli --version printed {text.strip()[:80]!r}.", stdout=text)
+                self._version = match.group(1)
+            return self._version
+
+    def list_accounts(self):
+        """The numbers of the accounts in the config dir."""
+        return [entry["number"] for entry in self.run(list_accounts_command()) or []]
+
+    def user_status(self, account, numbers):
+        """``getUserStatus`` results for ``numbers``."""
+        return self.run(user_status_command(numbers), account) or []
+
+    def send(self, account, recipients, message=None, **options):
+        """Send a message; returns signal-cli's send result. See :func:`send_command`."""
+        return self.run(send_command(recipients, message, **options), account)
+
+    def send_reaction(self, account, recipient, emoji, target_author, timestamp, *, remove=False):
+        """React to a message (or remove a reaction)."""
+        return self.run(reaction_command(recipient, emoji, target_author, timestamp, remove=remove), account)
+
+    def list_groups(self, account, group_ids=()):
+        """The account's groups as signal-cli describes them."""
+        return self.run(list_groups_command(group_ids), account) or []
+
+    def create_group(self, account, name, members, **settings):
+        """Create a group; returns its id (signal-cli's form)."""
+        result = self.run(create_group_command(name, members, **settings), account) or {}
+        if "groupId" not in result:
+            raise BadOutput("signal-cli created a group but printed no group id.", result=result)
+        return GroupId(result["groupId"])
+
+    def update_group(self, account, group_id, **settings):
+        """Change a group; with no settings, accept a pending invitation to it."""
+        return self.run(update_group_command(group_id, **settings), account)
+
+    def quit_group(self, account, group_id, *, delete=False):
+        """Leave a group (and with ``delete`` forget it)."""
+        return self.run(quit_group_command(group_id, delete=delete), account)
+
+    def join_group(self, account, uri):
+        """Join a group through an invite link."""
+        return self.run(join_group_command(uri), account)
+
+    def register(self, account, *, voice=False, captcha=None):
+        """Start registering ``account``."""
+        self.run(register_command(voice=voice, captcha=captcha), account)
+
+    def verify(self, account, code, *, pin=None):
+        """Finish registering ``account`` with the verification code."""
+        self.run(verify_command(code, pin=pin), account)
+
+    def update_profile(self, account, **profile):
+        """Change the account's profile. See :func:`update_profile_command`."""
+        self.run(update_profile_command(**profile), account)
+
+
+def _try_json(stdout):
+    try:
+        return json.loads(stdout) if stdout.strip() else None
+    except ValueError:
+        return None
+
+
+def _results(result):
+    return result.get("results") or [] if isinstance(result, dict) else []
+
+
+def _first_line(text):
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
+_NOT_FOUND = re.compile(r"Group not found|Could not find (attachment|avatar)|Unknown group|not found", re.I)
+
+
+def _user_error(message, details):
+    if "Captcha required" in message or "Invalid captcha" in message:
+        return CaptchaRequired(message, **details)
+    if "is not registered" in message and "User" in message:
+        return NotRegistered(message, **details)
+    if _NOT_FOUND.search(message):
+        return NotFound(message, **details)
+    return UserError(message or "signal-cli refused the request.", **details)

@@ -1,0 +1,97 @@
+"""Fixtures: the fake signal-cli, the app from the real factory, its client, the real signal-cli."""
+
+import os
+import tempfile
+
+import pytest
+from fake_signal_cli import FakeState, write_executable
+
+from signal_rest import create_app
+
+ACCOUNT = "+4915112345678"
+
+
+@pytest.fixture
+def fake_bin(tmp_path):
+    """A fake ``signal-cli`` executable (see fake_signal_cli.py)."""
+    return write_executable(tmp_path / "bin")
+
+
+@pytest.fixture
+def config_dir(tmp_path):
+    """signal-cli's --config dir for one test."""
+    path = tmp_path / "signal-cli-config"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def fake(config_dir):
+    """The fake's state, with one registered account."""
+    state = FakeState(config_dir)
+    state.add_account(ACCOUNT)
+    return state
+
+
+@pytest.fixture
+def app(fake_bin, config_dir, fake):
+    """The app, built by the real factory, running the fake signal-cli."""
+    return create_app(
+        {
+            "TESTING": True,
+            "SIGNAL_CLI_BIN": str(fake_bin),
+            "SIGNAL_CLI_CONFIG_DIR": str(config_dir),
+            "SIGNAL_CLI_CMD_TIMEOUT": 20,
+            "SIGNAL_CLI_LOCK_TIMEOUT": 10,
+            "SIGNAL_REST_DEFAULT_ACCOUNT": "",
+            "PYTHON_SIGNAL_CLI_REST_API_ACCOUNT": "",
+        }
+    )
+
+
+@pytest.fixture
+def client(app):
+    """A test client of ``app``."""
+    return app.test_client()
+
+
+@pytest.fixture
+def real_signal_cli_bin():
+    """The real signal-cli that ``make test`` provisioned (SIGNAL_CLI_BIN)."""
+    path = os.environ.get("SIGNAL_CLI_BIN")
+    if not path or not os.access(path, os.X_OK):
+        pytest.fail("The contract tests need the real signal-cli: run them with `make test` (sets SIGNAL_CLI_BIN).")
+    return path
+
+
+#: pids of long-lived helpers (servers started by module fixtures) that are not leftovers
+LONG_LIVED_CHILDREN = set()
+
+
+@pytest.fixture(autouse=True)
+def no_leftovers(tmp_path, monkeypatch):
+    """After every test: no temporary file and no child process (not even a zombie) left behind."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    yield temp
+    assert list(temp.iterdir()) == [], "temporary files left behind"
+    leftovers = set(children()) - LONG_LIVED_CHILDREN
+    assert not leftovers, f"child processes left behind: {leftovers}"
+
+
+def children():
+    """Child processes (zombies included) of this test process, as pid strings."""
+    children = []
+    pid = os.getpid()
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return children
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as handle:
+                children += handle.read().split()
+        except FileNotFoundError:
+            continue
+    return children
