@@ -2,7 +2,8 @@
 
 __version__ = "0.1.0"
 
-from pathlib import Path  # noqa: E402  (the blueprints import __version__ from here)
+import atexit  # noqa: E402  (the blueprints import __version__ from here)
+from pathlib import Path  # noqa: E402
 
 import swagger_ui_bundle  # noqa: E402
 from flask import Flask, redirect, send_from_directory, url_for  # noqa: E402
@@ -10,6 +11,7 @@ from flask import Flask, redirect, send_from_directory, url_for  # noqa: E402
 from . import config, converters, errors, logs  # noqa: E402
 from .blueprints import register_blueprints  # noqa: E402
 from .extensions import Api  # noqa: E402
+from .inbox import Inbox  # noqa: E402
 from .signal_cli import SignalCli  # noqa: E402
 from .state import ServiceState  # noqa: E402
 
@@ -37,9 +39,11 @@ def create_app(test_config=None):
 
     logs.configure(app.config["LOG_LEVEL"])
     config_dir = Path(app.config["SIGNAL_CLI_CONFIG_DIR"]).expanduser()
-    state = ServiceState(config_dir / "signal-rest")
+    data_dir = Path(app.config["SIGNAL_REST_DATA_DIR"] or config_dir / "signal-rest").expanduser()
+    state = ServiceState(data_dir)
     app.extensions["signal_rest.state"] = state
-    app.extensions["signal_rest.signal_cli"] = SignalCli(
+    app.extensions["signal_rest.inbox"] = Inbox(data_dir / "inbox.sqlite3")
+    app.extensions["signal_rest.signal_cli"] = cli = SignalCli(
         app.config["SIGNAL_CLI_BIN"],
         config_dir,
         cmd_timeout=app.config["SIGNAL_CLI_CMD_TIMEOUT"],
@@ -47,6 +51,8 @@ def create_app(test_config=None):
         java_opts=app.config["SIGNAL_CLI_JAVA_OPTS"],
         trust_mode_for=state.trust_mode,
     )
+    # a pending `signal-cli link` must not outlive the worker
+    atexit.register(cli.close)
 
     errors.register_error_handlers(app)
     api = Api(app)

@@ -23,6 +23,10 @@ SETTINGS = {
     "SIGNAL_REST_DEFAULT_ACCOUNT": ("", str),
     # the seed API's name for the same setting
     "PYTHON_SIGNAL_CLI_REST_API_ACCOUNT": ("", str),
+    # the service's own data (inbox, settings); default: <SIGNAL_CLI_CONFIG_DIR>/signal-rest
+    "SIGNAL_REST_DATA_DIR": ("", str),
+    # seconds a `signal-cli link` started by /v1/qrcodelink waits for the phone to scan it
+    "SIGNAL_REST_LINK_TIMEOUT": (300.0, float),
     # the default of /v2/send's text_mode
     "SIGNAL_REST_DEFAULT_TEXT_MODE": ("normal", str),
     # the largest request body accepted, in bytes (larger: 413)

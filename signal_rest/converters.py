@@ -34,6 +34,7 @@ class GroupIdConverter(PathConverter):
     """``{groupid}``: a group id in either form (a raw id may contain ``/``)."""
 
     def to_python(self, value):
+        value = value.rstrip("/")
         group_id = schemas.parse_group_id(value)
         if group_id is None:
             raise InvalidPathParameter(f"'{value[:60]}' is not a group id (expected 'group.…' or signal-cli's id).")
@@ -44,6 +45,7 @@ class RecipientConverter(PathConverter):
     """``{recipient}`` of /v1/send: number, UUID, username or group id (``_`` may stand for ``/``)."""
 
     def to_python(self, value):
+        value = value.rstrip("/")
         recipient = schemas.parse_recipient(value, underscore_is_slash="_" in value and "." not in value)
         if recipient is None and "_" in value:
             recipient = schemas.parse_recipient(value, underscore_is_slash=True)
@@ -52,10 +54,39 @@ class RecipientConverter(PathConverter):
         return recipient
 
 
+class IndividualConverter(BaseConverter):
+    """``{uuid}``, ``{numberToTrust}``: a phone number or UUID (no groups, no usernames)."""
+
+    def to_python(self, value):
+        recipient = schemas.parse_recipient(value, groups=False, usernames=False)
+        if recipient is None:
+            raise InvalidPathParameter(schemas.recipient_problem(value, groups=False, usernames=False))
+        return recipient
+
+
+class AttachmentIdConverter(BaseConverter):
+    """``{id}`` of an attachment: a plain file name (never a path)."""
+
+    def to_python(self, value):
+        if not schemas.ATTACHMENT_ID.match(value) or ".." in value:
+            raise InvalidPathParameter(f"'{value[:60]}' is not an attachment id.")
+        return value
+
+
+class DeviceIdConverter(BaseConverter):
+    """``{deviceId}``: a linked device's number (1 is the primary device)."""
+
+    def to_python(self, value):
+        if not value.isdigit() or not 0 < int(value) < 2**31:
+            raise InvalidPathParameter(f"'{value[:60]}' is not a device id.")
+        return int(value)
+
+
 class GroupOrInviteConverter(PathConverter):
     """``{groupid}`` of the join route: a group id, or an invite link ``https://signal.group/#…``."""
 
     def to_python(self, value):
+        value = value.rstrip("/")
         if value.startswith(schemas.INVITE_LINK_PREFIX):
             return schemas.parse_invite_link(value) or _bad_invite(value)
         return GroupIdConverter.to_python(self, value)
@@ -81,6 +112,9 @@ CONVERTERS = {
     "recipient": (RecipientConverter, {"type": "string", "example": "+4915100000001"}),
     "group_or_invite": (GroupOrInviteConverter, {"type": "string"}),
     "code": (VerificationCodeConverter, {"type": "string", "pattern": r"^[0-9]{3}-?[0-9]{3}$"}),
+    "individual": (IndividualConverter, {"type": "string", "example": "+4915100000001"}),
+    "attachment_id": (AttachmentIdConverter, {"type": "string", "example": "Xy12AbCdEf.jpg"}),
+    "device_id": (DeviceIdConverter, {"type": "integer", "minimum": 1}),
 }
 
 

@@ -33,6 +33,7 @@ STATUS_FOR_ERROR = {
     sc.ConfigDirUnusable: 503,
     sc.AccountBusy: 503,
     sc.SignalCliTimeout: 504,
+    sc.NotSupported: 501,
     sc.SignalCliError: 502,
 }
 

@@ -54,6 +54,17 @@ class Blueprint(BaseBlueprint):
 
     ARGUMENTS_PARSER = LenientParser()
 
+    def string_list_response(self, status_code, description):
+        """Like ``response``, for a JSON array of strings (which a marshmallow schema cannot dump)."""
+        schema = {"type": "array", "items": {"type": "string"}}
+        content = {"application/json": {"schema": schema}}
+
+        def decorator(func):
+            func = self.response(status_code, description=description)(func)
+            return self.doc(responses={str(status_code): {"content": content}})(func)
+
+        return decorator
+
 
 class Api(BaseApi):
     """flask-smorest Api whose HTTP errors use the service's one error body."""
@@ -81,3 +92,8 @@ def signal_cli():
 def service_state():
     """The app's :class:`state.ServiceState`."""
     return current_app.extensions["signal_rest.state"]
+
+
+def inbox():
+    """The app's :class:`inbox.Inbox`."""
+    return current_app.extensions["signal_rest.inbox"]

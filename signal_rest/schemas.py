@@ -604,6 +604,8 @@ class VerifySchema(Schema):
 
 
 VERIFICATION_CODE = re.compile(r"^[0-9]{3}-?[0-9]{3}$")
+#: a file name signal-cli gave a received attachment
+ATTACHMENT_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.=-]{0,254}$")
 
 
 # --- profiles -------------------------------------------------------------------------------------
@@ -623,3 +625,347 @@ class ProfileSchema(Schema):
         """An avatar cannot be set and removed at once."""
         if data.get("remove_avatar") and data.get("base64_avatar"):
             raise ma.ValidationError("Give base64_avatar or remove_avatar, not both.", "remove_avatar")
+
+
+# --- messages: the standard API's other endpoints ---------------------------------------------------
+
+
+class SendMessageV1StandardSchema(AccountMixin, Schema):
+    """The old standard API's /v1/send: one attachment, groups flagged with ``is_group``."""
+
+    number = PhoneNumber()
+    recipients = _item_list(fields.String(), max_items=1000, required=True)
+    message = Text(max_length=64 * 1024)
+    base64_attachment = Base64Attachment()
+    is_group = fields.Boolean(load_default=False)
+
+    @ma.post_load
+    def parse_recipients(self, data, **kwargs):
+        """With ``is_group`` every recipient is a group id; otherwise any recipient."""
+        parsed, problems = [], {}
+        for index, value in enumerate(data["recipients"]):
+            recipient = parse_group_id(value) if data["is_group"] else parse_recipient(value)
+            if recipient is None:
+                problems[index] = [
+                    f"'{_shorten(value)}' is not a group id." if data["is_group"] else recipient_problem(value)
+                ]
+            parsed.append(recipient)
+        if problems:
+            raise ma.ValidationError(problems, "recipients")
+        if not (data.get("message") or data.get("base64_attachment")):
+            raise ma.ValidationError("Give a message or an attachment.", "message")
+        data["recipients"] = parsed
+        data["base64_attachments"] = [data.pop("base64_attachment")] if data.get("base64_attachment") else []
+        return data
+
+
+class TypingSchema(Schema):
+    """The conversation whose typing indicator changes."""
+
+    recipient = Recipient(required=True, usernames=False)
+    action = fields.String(validate=validate.OneOf(["start", "stop"]))
+
+
+class RemoteDeleteSchema(Schema):
+    """The message (by its timestamp) to delete for everyone."""
+
+    recipient = Recipient(required=True, usernames=False)
+    timestamp = Timestamp(required=True)
+
+
+class ReceiptSchema(Schema):
+    """A read or viewed receipt for a message."""
+
+    recipient = Recipient(required=True, groups=False, usernames=False)
+    receipt_type = fields.String(load_default="read", validate=validate.OneOf(["read", "viewed"]))
+    timestamp = Timestamp(required=True)
+
+
+# --- receive --------------------------------------------------------------------------------------
+
+RECEIVE_MAX_TIMEOUT = 60
+RECEIVE_MAX_MESSAGES = 1000
+
+
+class ReceiveQueryArgsSchema(Schema):
+    """How long to wait for messages and how many to take."""
+
+    timeout = fields.Float(
+        load_default=1.0,
+        validate=validate.Range(min=0, max=RECEIVE_MAX_TIMEOUT, error=f"Between 0 and {RECEIVE_MAX_TIMEOUT} seconds."),
+    )
+    max_messages = fields.Integer(
+        validate=validate.Range(min=1, max=RECEIVE_MAX_MESSAGES, error=f"Between 1 and {RECEIVE_MAX_MESSAGES}.")
+    )
+    ignore_attachments = fields.Boolean(load_default=False)
+    ignore_stories = fields.Boolean(load_default=False)
+    send_read_receipts = fields.Boolean(load_default=False)
+
+
+class ReceivedSchema(Schema):
+    """One received envelope, exactly as signal-cli reports it."""
+
+    envelope = fields.Dict()
+    account = fields.String()
+    exception = fields.Dict()
+
+
+# --- groups: members, admins, pinned messages ------------------------------------------------------
+
+
+class MembersSchema(Schema):
+    """Members to add or remove."""
+
+    members = fields.List(_MEMBER, required=True, validate=validate.Length(min=1, max=1000))
+
+
+class AdminsSchema(Schema):
+    """Admins to add or remove."""
+
+    admins = fields.List(_MEMBER, required=True, validate=validate.Length(min=1, max=1000))
+
+
+class PinMessageSchema(Schema):
+    """A message (author and timestamp) to pin or unpin in a group."""
+
+    target_author = Recipient(required=True, groups=False)
+    timestamp = Timestamp(required=True)
+    duration = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+
+
+# --- devices and linking -----------------------------------------------------------------------------
+
+_DEVICE_LINK = re.compile(r"^sgnl://linkdevice\?[A-Za-z0-9%=&_.~+/-]{1,2048}$")
+_DEVICE_NAME = re.compile(r"^[^\x00-\x1f\x7f]{1,50}$")
+
+
+class UnregisterSchema(Schema):
+    """What unregistering also deletes."""
+
+    delete_account = fields.Boolean(load_default=False)
+    delete_local_data = fields.Boolean(load_default=False)
+
+
+class DeleteLocalDataSchema(Schema):
+    """Whether local data may be deleted while the account is still registered."""
+
+    ignore_registered = fields.Boolean(load_default=False)
+
+
+class QrCodeLinkQueryArgsSchema(Schema):
+    """The new device's name, and the QR code's size (version)."""
+
+    device_name = Text(
+        load_default="signal-rest", max_length=50, validate=validate.Regexp(_DEVICE_NAME, error="Not a device name.")
+    )
+    qrcode_version = fields.Integer(load_default=10, validate=validate.Range(min=1, max=40))
+
+
+class AddDeviceSchema(Schema):
+    """The ``sgnl://linkdevice?…`` URI shown by the device to link."""
+
+    uri = fields.String(
+        required=True, validate=validate.Regexp(_DEVICE_LINK, error="Not a sgnl://linkdevice?… device link.")
+    )
+
+
+class DeviceSchema(Schema):
+    """A linked device."""
+
+    id = fields.Integer()
+    name = fields.String(allow_none=True)
+    last_seen_timestamp = fields.String()
+    creation_timestamp = fields.String()
+
+
+class DeviceLinkSchema(Schema):
+    """A device link URI, to show as a QR code."""
+
+    device_link_uri = fields.String()
+
+
+# --- accounts ---------------------------------------------------------------------------------------
+
+_PIN = re.compile(r"^[0-9A-Za-z]{4,64}$")
+_NICKNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{2,31}(\.[0-9]{2,9})?$")
+_TOKEN = re.compile(r"^[A-Za-z0-9._:/+=-]{1,8192}$")
+
+
+class RateLimitChallengeSchema(Schema):
+    """A solved captcha for a rate-limit challenge."""
+
+    challenge_token = fields.String(required=True, validate=validate.Regexp(_TOKEN, error="Not a challenge token."))
+    captcha = Text(required=True, max_length=16 * 1024)
+
+
+class AccountSettingsSchema(Schema):
+    """Who can find the account by its number, and whether it shares its number."""
+
+    discoverable_by_number = fields.Boolean()
+    share_number = fields.Boolean()
+
+
+class UsernameSchema(Schema):
+    """A username (nickname, optionally with its discriminator)."""
+
+    username = fields.String(
+        required=True,
+        validate=validate.Regexp(_NICKNAME, error="3–32 letters, digits or _, not starting with a digit."),
+    )
+
+
+class UsernameResultSchema(Schema):
+    """The username Signal gave, and its link."""
+
+    username = fields.String()
+    username_link = fields.String()
+
+
+class PinSchema(Schema):
+    """The registration lock PIN."""
+
+    pin = fields.String(required=True, validate=validate.Regexp(_PIN, error="4–64 digits or letters."))
+
+
+# --- contacts and identities -------------------------------------------------------------------------
+
+
+class ContactsQueryArgsSchema(Schema):
+    """Whether to list every known recipient, not only contacts."""
+
+    all_recipients = fields.Boolean(load_default=False)
+
+
+class UpdateContactSchema(Schema):
+    """A contact's new name and disappearing-messages timer."""
+
+    recipient = Recipient(required=True, groups=False, usernames=False)
+    name = Text(max_length=256)
+    expiration_in_seconds = fields.Integer(validate=validate.Range(min=0, max=2**31 - 1))
+
+
+class NicknameSchema(Schema):
+    """The nickname one gave a contact."""
+
+    name = fields.String(allow_none=True)
+    given_name = fields.String(allow_none=True)
+    family_name = fields.String(allow_none=True)
+
+
+class ContactProfileSchema(Schema):
+    """What a contact's profile says."""
+
+    given_name = fields.String(allow_none=True)
+    lastname = fields.String(allow_none=True)
+    about = fields.String(allow_none=True)
+    has_avatar = fields.Boolean()
+    last_updated_timestamp = fields.String()
+
+
+class ContactSchema(Schema):
+    """A contact as the standard API describes it."""
+
+    number = fields.String(allow_none=True)
+    uuid = fields.String(allow_none=True)
+    name = fields.String()
+    profile_name = fields.String()
+    username = fields.String()
+    color = fields.String()
+    blocked = fields.Boolean()
+    message_expiration = fields.String()
+    note = fields.String()
+    given_name = fields.String()
+    nickname = fields.Nested(NicknameSchema)
+    profile = fields.Nested(ContactProfileSchema)
+
+
+_SAFETY_NUMBER = re.compile(r"^[0-9A-Za-z+/= ]{1,400}$")
+
+
+class TrustSchema(Schema):
+    """Either a verified safety number, or ``trust_all_known_keys: true``."""
+
+    verified_safety_number = fields.String(
+        validate=validate.Regexp(_SAFETY_NUMBER, error="Not a safety number (digits, or the scanned code).")
+    )
+    trust_all_known_keys = fields.Boolean()
+
+    @ma.validates_schema
+    def exactly_one(self, data, **kwargs):
+        """One of the two ways to trust, not both and not neither."""
+        if bool(data.get("verified_safety_number")) == bool(data.get("trust_all_known_keys")):
+            raise ma.ValidationError("Give exactly one of verified_safety_number and trust_all_known_keys: true.")
+
+
+class IdentitySchema(Schema):
+    """An identity key the account knows."""
+
+    number = fields.String(allow_none=True)
+    uuid = fields.String(allow_none=True)
+    status = fields.String()
+    fingerprint = fields.String()
+    safety_number = fields.String()
+    added = fields.String()
+
+
+# --- stickers ---------------------------------------------------------------------------------------
+
+_HEX = re.compile(r"^[0-9a-fA-F]{2,128}$")
+
+
+class AddStickerPackSchema(Schema):
+    """A sticker pack's id and key, as in its signal.art link."""
+
+    pack_id = fields.String(required=True, validate=validate.Regexp(_HEX, error="Not a hexadecimal pack id."))
+    pack_key = fields.String(required=True, validate=validate.Regexp(_HEX, error="Not a hexadecimal pack key."))
+
+
+class StickerPackSchema(Schema):
+    """An installed sticker pack."""
+
+    pack_id = fields.String()
+    url = fields.String()
+    installed = fields.Boolean()
+    title = fields.String(allow_none=True)
+    author = fields.String(allow_none=True)
+
+
+# --- polls ------------------------------------------------------------------------------------------
+
+
+class PollSchema(Schema):
+    """A poll: question and answers, to a person or a group."""
+
+    recipient = Recipient(required=True, usernames=False)
+    question = Text(required=True, max_length=1024)
+    answers = fields.List(
+        Text(max_length=1024),
+        required=True,
+        validate=validate.Length(min=2, max=10, error="A poll has 2 to 10 answers."),
+    )
+    allow_multiple_selections = fields.Boolean(load_default=True)
+
+    @ma.validates("answers")
+    def answers_are_words(self, answers, **kwargs):
+        """signal-cli takes the answers as separate words, so none may start with '-' or hold a newline."""
+        for answer in answers:
+            if not answer.strip() or answer.startswith("-") or "\n" in answer:
+                raise ma.ValidationError(f"Answer '{_shorten(answer)}' may not be empty, start with '-' or span lines.")
+
+
+class PollVoteSchema(Schema):
+    """A vote: the poll (author and timestamp) and the chosen answers, counted from 1."""
+
+    recipient = Recipient(required=True, usernames=False)
+    poll_author = Recipient(required=True, groups=False)
+    poll_timestamp = Timestamp(required=True)
+    selected_answers = fields.List(
+        fields.Integer(validate=validate.Range(min=1, max=10)), required=True, validate=validate.Length(min=1, max=10)
+    )
+
+
+class PollCloseSchema(Schema):
+    """The poll (by its timestamp) to close."""
+
+    recipient = Recipient(required=True, usernames=False)
+    poll_timestamp = Timestamp(required=True)

@@ -9,10 +9,12 @@ process group is killed, and turns exit codes and output into Python data or a
 :class:`SignalCliError`. This module knows nothing of Flask or HTTP.
 """
 
+import base64
 import json
 import logging
 import os
 import re
+import selectors
 import shlex
 import signal
 import subprocess
@@ -30,6 +32,8 @@ _LOG_LINE = re.compile(r"^(TRACE|DEBUG|INFO|WARN|WARNING|ERROR)\s+\S+ - ")
 _VERSION = re.compile(r"(\d+\.\d+\.\d+)")
 #: how long a client should wait before retrying when an account is busy
 BUSY_RETRY_AFTER = 5
+#: seconds between SIGTERM and SIGKILL when a run is stopped (receive ends cleanly on SIGTERM)
+STOP_GRACE = 3.0
 
 
 # --- errors -----------------------------------------------------------------------------------
@@ -116,6 +120,10 @@ class UnexpectedError(SignalCliError):
 
 class BadOutput(SignalCliError):
     """Raised when signal-cli exited 0 but printed something that is not the expected JSON."""
+
+
+class NotSupported(SignalCliError):
+    """Raised when the installed signal-cli is too old for a feature."""
 
 
 # --- values -----------------------------------------------------------------------------------
@@ -362,6 +370,198 @@ def update_profile_command(*, given_name=None, family_name=None, about=None, ava
     return Command(args)
 
 
+def typing_command(recipient, *, stop=False):
+    """``sendTyping``: show (or with ``stop`` end) the typing indicator in a conversation."""
+    groups, others = _split_recipients([recipient])
+    return Command(["sendTyping", *_flag("--stop", stop), *_list("-g", groups), *_positionals(others)])
+
+
+def remote_delete_command(recipient, timestamp):
+    """``remoteDelete``: delete a message one sent, for everyone in the conversation."""
+    groups, others = _split_recipients([recipient])
+    return Command(["remoteDelete", _opt("--target-timestamp", timestamp), *_list("-g", groups), *_positionals(others)])
+
+
+def receipt_command(recipient, timestamp, *, receipt_type="read"):
+    """``sendReceipt``: tell the sender a message was read or viewed."""
+    args = ["sendReceipt", _opt("--target-timestamp", timestamp), _opt("--type", receipt_type)]
+    return Command(args + _positionals([recipient]))
+
+
+def receive_command(
+    *, timeout=1.0, max_messages=None, ignore_attachments=False, ignore_stories=False, read_receipts=False
+):
+    """``receive``: fetch waiting messages, one JSON line each, until ``timeout`` idle seconds."""
+    args = ["receive", _opt("--timeout", timeout)]
+    if max_messages is not None:
+        args.append(_opt("--max-messages", max_messages))
+    args += _flag("--ignore-attachments", ignore_attachments)
+    args += _flag("--ignore-stories", ignore_stories)
+    args += _flag("--send-read-receipts", read_receipts)
+    return Command(args, output="lines")
+
+
+def block_command(recipients):
+    """``block``: block contacts or groups."""
+    groups, others = _split_recipients(recipients)
+    return Command(["block", *_list("-g", groups), *_positionals(others)])
+
+
+def avatar_command(*, contact=None, group_id=None):
+    """``getAvatar``: a contact's or a group's avatar, as ``{"data": <base64>}``."""
+    if group_id is not None:
+        return Command(["getAvatar", _opt("--group-id", group_id)])
+    return Command(["getAvatar", _opt("--contact", _plain(contact))])
+
+
+def unregister_command(*, delete_account=False):
+    """``unregister``: stop using Signal on this account (``delete_account``: delete it at Signal)."""
+    return Command(["unregister", *_flag("--delete-account", delete_account)])
+
+
+def delete_local_data_command(*, ignore_registered=False):
+    """``deleteLocalAccountData``: remove everything signal-cli stores about the account."""
+    return Command(["deleteLocalAccountData", *_flag("--ignore-registered", ignore_registered)])
+
+
+def link_command(device_name):
+    """``link``: print a ``sgnl://linkdevice`` URI, then wait until a phone scans it (plain text)."""
+    return Command(["link", _opt("--name", device_name)], output="text", account=False)
+
+
+def list_devices_command():
+    """``listDevices``: the devices linked to the account."""
+    return Command(["listDevices"])
+
+
+def add_device_command(uri):
+    """``addDevice``: link a new device from its ``sgnl://linkdevice`` URI."""
+    return Command(["addDevice", _opt("--uri", uri)])
+
+
+def remove_device_command(device_id):
+    """``removeDevice``: unlink a device."""
+    return Command(["removeDevice", _opt("--device-id", int(device_id))])
+
+
+def rate_limit_challenge_command(challenge, captcha):
+    """``submitRateLimitChallenge``: lift a rate limit with a solved captcha."""
+    return Command(
+        ["submitRateLimitChallenge", _opt("--challenge", challenge), _opt("--captcha", captcha)],
+        secrets=(challenge, captcha),
+    )
+
+
+def update_account_command(*, discoverable_by_number=None, number_sharing=None, username=None, delete_username=False):
+    """``updateAccount``: discoverability, number sharing and the username."""
+    args = ["updateAccount"]
+    if discoverable_by_number is not None:
+        args.append(_opt("--discoverable-by-number", str(bool(discoverable_by_number)).lower()))
+    if number_sharing is not None:
+        args.append(_opt("--number-sharing", str(bool(number_sharing)).lower()))
+    if username is not None:
+        args.append(_opt("--username", username))
+    args += _flag("--delete-username", delete_username)
+    return Command(args)
+
+
+def set_pin_command(pin):
+    """``setPin``: set the registration lock PIN."""
+    return Command(["setPin", *_positionals([pin])], secrets=(pin,))
+
+
+def remove_pin_command():
+    """``removePin``: remove the registration lock PIN."""
+    return Command(["removePin"])
+
+
+def list_contacts_command(recipients=(), *, all_recipients=False):
+    """``listContacts``: contacts (or every known recipient), optionally only ``recipients``."""
+    args = ["listContacts", "--detailed", *_flag("--all-recipients", all_recipients)]
+    if recipients:
+        args += _positionals(recipients)
+    return Command(args)
+
+
+def update_contact_command(recipient, *, name=None, expiration=None):
+    """``updateContact``: a contact's name and disappearing-messages timer."""
+    args = ["updateContact"]
+    if name is not None:
+        args.append(_opt("--name", name))
+    if expiration is not None:
+        args.append(_opt("--expiration", expiration))
+    return Command(args + _positionals([recipient]))
+
+
+def send_contacts_command():
+    """``sendContacts``: send the contact list to the account's other devices."""
+    return Command(["sendContacts"])
+
+
+def list_identities_command():
+    """``listIdentities``: the identity keys the account knows, with their trust level."""
+    return Command(["listIdentities"])
+
+
+def trust_command(recipient, *, safety_number=None, all_known_keys=False):
+    """``trust``: trust a recipient's identity key (a verified safety number, or every known key)."""
+    args = ["trust"]
+    if safety_number is not None:
+        args.append(_opt("--verified-safety-number", safety_number))
+    args += _flag("--trust-all-known-keys", all_known_keys)
+    return Command(args + _positionals([recipient]))
+
+
+def list_sticker_packs_command():
+    """``listStickerPacks``: the sticker packs the account has."""
+    return Command(["listStickerPacks"])
+
+
+def add_sticker_pack_command(uri):
+    """``addStickerPack``: install a sticker pack from its ``https://signal.art/addstickers/`` URI."""
+    return Command(["addStickerPack", _opt("--uri", uri)])
+
+
+def poll_create_command(recipient, question, answers, *, allow_multiple=True):
+    """``sendPollCreate`` (signal-cli >= 0.13.22): a poll with two or more answers."""
+    groups, others = _split_recipients([recipient])
+    args = ["sendPollCreate", _opt("--question", question), *_list("--option", answers)]
+    args += _flag("--no-multi", not allow_multiple)
+    return Command(args + _list("-g", groups) + _positionals(others))
+
+
+def poll_vote_command(recipient, poll_author, poll_timestamp, answer_indexes, vote_count):
+    """``sendPollVote`` (>= 0.13.22): vote for answers (zero-based indexes); ``vote_count`` grows per vote."""
+    groups, others = _split_recipients([recipient])
+    args = [
+        "sendPollVote",
+        _opt("--poll-author", poll_author),
+        _opt("--poll-timestamp", poll_timestamp),
+        *_list("--option", [str(int(i)) for i in answer_indexes]),
+        _opt("--vote-count", vote_count),
+    ]
+    return Command(args + _list("-g", groups) + _positionals(others))
+
+
+def poll_terminate_command(recipient, poll_timestamp):
+    """``sendPollTerminate`` (>= 0.13.22): close a poll one created."""
+    groups, others = _split_recipients([recipient])
+    args = ["sendPollTerminate", _opt("--poll-timestamp", poll_timestamp)]
+    return Command(args + _list("-g", groups) + _positionals(others))
+
+
+def pin_message_command(group_id, target_author, timestamp, *, duration=None, unpin=False):
+    """``sendPinMessage`` / ``sendUnpinMessage`` (>= 0.14.0): pin a message in a group."""
+    args = [
+        "sendUnpinMessage" if unpin else "sendPinMessage",
+        _opt("--target-author", target_author),
+        _opt("--target-timestamp", timestamp),
+    ]
+    if duration is not None and not unpin:
+        args.append(_opt("--pin-duration", duration))
+    return Command(args + _list("-g", [group_id]) + ["--"])
+
+
 # --- running ----------------------------------------------------------------------------------
 
 
@@ -371,32 +571,15 @@ def strip_log_lines(stderr):
 
 
 def _hide(text, secrets):
-    """``text`` with every secret replaced by ``***``."""
+    """``text`` with every secret (as a whole word, not inside a longer one) replaced by ``***``."""
     for secret in secrets:
         if secret:
-            text = text.replace(str(secret), "***")
+            text = re.sub(rf"(?<![0-9A-Za-z]){re.escape(str(secret))}(?![0-9A-Za-z])", "***", text)
     return text
 
 
 def _redact(argv, secrets):
     return [_hide(word, secrets) for word in argv]
-
-
-def parse_json_lines(stdout):
-    """Parse JSON-lines output; a truncated last line (the process was killed) is dropped."""
-    items = []
-    lines = stdout.splitlines()
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            items.append(json.loads(line))
-        except ValueError:
-            if number == len(lines) and not stdout.endswith("\n"):
-                log.warning("dropping a truncated last output line of signal-cli")
-                break
-            raise
-    return items
 
 
 class SignalCli:
@@ -418,6 +601,8 @@ class SignalCli:
             self.env["JAVA_OPTS"] = f"{java_opts} {self.env.get('JAVA_OPTS', '')}".strip()
         self._version = None
         self._version_lock = threading.Lock()
+        self._background = set()
+        self._background_lock = threading.Lock()
 
     # -- plumbing --
 
@@ -451,22 +636,23 @@ class SignalCli:
             argv += ["-o", "json"]
         return argv + command.args
 
-    def run(self, command, account=None):
+    def run(self, command, account=None, on_line=None):
         """Run ``command`` (for ``account``) and return its parsed output.
 
         Takes the account's lock first. Returns the parsed JSON (``None`` for empty output),
         a list for JSON-lines output, or the text for text output; raises a
-        :class:`SignalCliError` otherwise.
+        :class:`SignalCliError` otherwise. For JSON-lines output, ``on_line`` is called with the
+        text of each line as soon as it is read, and lines already read are returned even when the
+        run then fails or times out: a received message is never dropped.
         """
         if command.account and not account:
             raise ValueError("this command needs an account")
         argv = self.argv(command, account)
-        if not command.account:
-            return self._execute(argv, command)
-        lock = self._account_lock(account)
         try:
-            with lock:
-                return self._execute(argv, command)
+            if not command.account:
+                return self._execute(argv, command, on_line)
+            with self._account_lock(account):
+                return self._execute(argv, command, on_line)
         except filelock.Timeout:
             raise AccountBusy(
                 f"Account {account} is busy with another request; try again in a few seconds.",
@@ -477,12 +663,13 @@ class SignalCli:
                 f"Cannot write the lock file in {self.lock_dir}: {exc.strerror}. "
                 "Make SIGNAL_CLI_CONFIG_DIR a directory the service can write."
             ) from exc
+        except SignalCliError as error:
+            error.account = account
+            raise
 
-    def _execute(self, argv, command):
-        redacted = _redact(argv, command.secrets)
-        started = time.monotonic()
+    def _start(self, argv, command):
         try:
-            process = subprocess.Popen(
+            return subprocess.Popen(
                 argv,
                 stdin=subprocess.PIPE if command.stdin is not None else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
@@ -495,34 +682,121 @@ class SignalCli:
             raise SignalCliNotFound(
                 f"signal-cli cannot be run from {self.binary!r} ({exc.strerror}). "
                 "Set SIGNAL_CLI_BIN to the signal-cli executable.",
-                argv=redacted,
+                argv=_redact(argv, command.secrets),
             ) from None
+
+    def _execute(self, argv, command, on_line=None):
+        redacted = _redact(argv, command.secrets)
+        started = time.monotonic()
+        process = self._start(argv, command)
+        timed_out = False
+        items = []
         try:
-            stdout, stderr = process.communicate(command.stdin, timeout=self.cmd_timeout)
-        except subprocess.TimeoutExpired:
-            self._kill(process)
-            stdout, stderr = process.communicate()
-            log.warning("signal-cli ran past %ss and was killed: %s", self.cmd_timeout, shlex.join(redacted))
-            raise SignalCliTimeout(
-                f"signal-cli did not finish within {self.cmd_timeout:g} seconds and was stopped.",
-                argv=redacted,
-                stdout=stdout.decode("utf-8", "replace"),
-                stderr=stderr.decode("utf-8", "replace"),
-            ) from None
+            if command.output == "lines":
+                stdout, stderr, timed_out = self._stream(process, items, on_line)
+            else:
+                try:
+                    stdout, stderr = process.communicate(command.stdin, timeout=self.cmd_timeout)
+                except subprocess.TimeoutExpired:
+                    timed_out = True
+                    self.stop(process)
+                    # communicate() keeps what was read before the timeout
+                    stdout, stderr = process.communicate()
         finally:
             # whatever interrupted us (a worker shutting down), never leave the process behind
             if process.poll() is None:
-                self._kill(process)
-                process.wait()
+                self.stop(process)
+            for pipe in (process.stdin, process.stdout, process.stderr):
+                if pipe is not None:
+                    pipe.close()
         stdout = stdout.decode("utf-8", "replace")
         stderr = stderr.decode("utf-8", "replace")
-        log.debug(
-            "signal-cli exited %s after %.3fs: %s", process.returncode, time.monotonic() - started, shlex.join(redacted)
-        )
+        elapsed = time.monotonic() - started
+        log.debug("signal-cli exited %s after %.3fs: %s", process.returncode, elapsed, shlex.join(redacted))
+        if command.output == "lines" and items and (timed_out or process.returncode != 0):
+            log.warning(
+                "signal-cli %s after %d lines (exit %s); keeping them: %s\n%s",
+                "timed out" if timed_out else "failed",
+                len(items),
+                process.returncode,
+                shlex.join(redacted),
+                stderr,
+            )
+            return items
+        if timed_out:
+            log.warning("signal-cli ran past %ss and was stopped: %s", self.cmd_timeout, shlex.join(redacted))
+            raise SignalCliTimeout(
+                f"signal-cli did not finish within {self.cmd_timeout:g} seconds and was stopped.",
+                argv=redacted,
+                stdout=stdout,
+                stderr=stderr,
+            )
+        if command.output == "lines" and process.returncode == 0:
+            return items
         return self._result(command, redacted, process.returncode, stdout, stderr)
 
+    def _stream(self, process, items, on_line):
+        """Read JSON lines as they come until EOF or the time limit; returns (stdout rest, stderr, timed out)."""
+        deadline = time.monotonic() + self.cmd_timeout
+        pending, stderr = bytearray(), bytearray()
+        with selectors.DefaultSelector() as selector:
+            selector.register(process.stdout, selectors.EVENT_READ, pending)
+            selector.register(process.stderr, selectors.EVENT_READ, stderr)
+            while selector.get_map():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self.stop(process)
+                    pending += process.stdout.read()
+                    stderr += process.stderr.read()
+                    self._take_lines(pending, items, on_line)
+                    return bytes(pending), bytes(stderr), True
+                for key, _ in selector.select(remaining):
+                    chunk = os.read(key.fd, 65536)
+                    if not chunk:
+                        selector.unregister(key.fileobj)
+                        continue
+                    key.data.extend(chunk)
+                    if key.data is pending:
+                        self._take_lines(pending, items, on_line)
+        if pending.strip():
+            log.warning("signal-cli ended with a truncated line: %r", bytes(pending[:500]))
+        try:
+            process.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            self.stop(process)
+            return bytes(pending), bytes(stderr), True
+        return bytes(pending), bytes(stderr), False
+
     @staticmethod
-    def _kill(process):
+    def _take_lines(buffer, items, on_line):
+        """Move every complete line of ``buffer`` into ``items`` (and hand it to ``on_line``)."""
+        while (end := buffer.find(b"\n")) >= 0:
+            line = bytes(buffer[:end]).decode("utf-8", "replace").strip()
+            del buffer[: end + 1]
+            if not line:
+                continue
+            try:
+                item = json.loads(line)
+            except ValueError:
+                log.warning("signal-cli printed a line that is not JSON: %r", line[:500])
+                continue
+            if on_line is not None:
+                on_line(line)
+            items.append(item)
+
+    def stop(self, process):
+        """Stop ``process`` and everything it started: SIGTERM, then SIGKILL after a grace period."""
+        for sig, grace in ((signal.SIGTERM, STOP_GRACE), (signal.SIGKILL, None)):
+            try:
+                os.killpg(process.pid, sig)
+            except ProcessLookupError:
+                pass
+            try:
+                process.wait(grace)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        # the group may outlive its leader (a child that ignored SIGTERM)
         try:
             os.killpg(process.pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -565,8 +839,6 @@ class SignalCli:
     def _parse(command, stdout):
         if command.output == "text":
             return stdout
-        if command.output == "lines":
-            return parse_json_lines(stdout)
         if not stdout.strip():
             return None
         return json.loads(stdout)
@@ -634,6 +906,198 @@ class SignalCli:
     def update_profile(self, account, **profile):
         """Change the account's profile. See :func:`update_profile_command`."""
         self.run(update_profile_command(**profile), account)
+
+    def receive(self, account, *, on_envelope=None, **options):
+        """Fetch waiting messages; see :func:`receive_command`.
+
+        ``on_envelope`` gets each line's text as soon as it is read, before it is returned.
+        """
+        return self.run(receive_command(**options), account, on_line=on_envelope)
+
+    def link(self, device_name, *, lifetime=300.0, first_line_timeout=60.0):
+        """Start ``signal-cli link`` and return its ``sgnl://linkdevice`` URI.
+
+        The process keeps running in the background until the phone scans the code or
+        ``lifetime`` seconds pass; then it is stopped and reaped in every case.
+        """
+        command = link_command(device_name)
+        argv = self.argv(command)
+        process = self._start(argv, command)
+        try:
+            line = self._first_line(process, first_line_timeout)
+        except BaseException:
+            self.stop(process)
+            raise
+        if line is None or not line.startswith("sgnl://linkdevice?"):
+            self.stop(process)
+            stdout, stderr = process.communicate()
+            if process.returncode not in (0, None) and line is None:
+                return self._result(command, argv, process.returncode, stdout.decode(), stderr.decode())
+            raise BadOutput(f"signal-cli link printed {line!r} instead of a device link.", argv=argv)
+        watcher = threading.Thread(target=self._finish_link, args=(process, lifetime), daemon=True)
+        with self._background_lock:
+            self._background.add(process)
+        watcher.start()
+        return line
+
+    def _first_line(self, process, timeout):
+        """The first stdout line of ``process`` (None at EOF); SignalCliTimeout after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        buffer = bytearray()
+        with selectors.DefaultSelector() as selector:
+            selector.register(process.stdout, selectors.EVENT_READ)
+            while b"\n" not in buffer:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise SignalCliTimeout(f"signal-cli link printed no device link within {timeout:g} seconds.")
+                if not selector.select(remaining):
+                    continue
+                chunk = os.read(process.stdout.fileno(), 4096)
+                if not chunk:
+                    return None
+                buffer += chunk
+        return bytes(buffer).split(b"\n", 1)[0].decode("utf-8", "replace").strip()
+
+    def _finish_link(self, process, lifetime):
+        """Wait for the phone to scan the link (or ``lifetime`` to pass), then reap the process."""
+        try:
+            stdout, stderr = process.communicate(timeout=lifetime)
+            log.info("signal-cli link finished (exit %s): %s", process.returncode, strip_log_lines(stdout.decode()))
+        except subprocess.TimeoutExpired:
+            log.info("signal-cli link was not scanned within %ss; stopping it", lifetime)
+            self.stop(process)
+            process.communicate()
+        finally:
+            with self._background_lock:
+                self._background.discard(process)
+
+    def close(self):
+        """Stop every background process (pending links); called when the worker exits."""
+        with self._background_lock:
+            processes = list(self._background)
+        for process in processes:
+            self.stop(process)
+
+    def require(self, version, feature):
+        """Raise :class:`NotSupported` unless the installed signal-cli is at least ``version``."""
+        installed = self.version()
+        if _version_tuple(installed) < _version_tuple(version):
+            raise NotSupported(f"{feature} needs signal-cli {version} or newer; this service runs {installed}.")
+
+    def create_poll(self, account, recipient, question, answers, *, allow_multiple=True):
+        """Send a poll; returns the send result."""
+        self.require("0.13.22", "Polls")
+        command = poll_create_command(recipient, question, answers, allow_multiple=allow_multiple)
+        return self.run(command, account)
+
+    def vote_poll(self, account, recipient, poll_author, poll_timestamp, answer_indexes, vote_count):
+        """Vote in a poll."""
+        self.require("0.13.22", "Polls")
+        command = poll_vote_command(recipient, poll_author, poll_timestamp, answer_indexes, vote_count)
+        return self.run(command, account)
+
+    def terminate_poll(self, account, recipient, poll_timestamp):
+        """Close a poll."""
+        self.require("0.13.22", "Polls")
+        return self.run(poll_terminate_command(recipient, poll_timestamp), account)
+
+    def pin_message(self, account, group_id, target_author, timestamp, *, duration=None, unpin=False):
+        """Pin (or unpin) a message in a group."""
+        self.require("0.14.0", "Pinned messages")
+        command = pin_message_command(group_id, target_author, timestamp, duration=duration, unpin=unpin)
+        return self.run(command, account)
+
+    def send_typing(self, account, recipient, *, stop=False):
+        """Show (or stop) the typing indicator."""
+        return self.run(typing_command(recipient, stop=stop), account)
+
+    def remote_delete(self, account, recipient, timestamp):
+        """Delete a sent message for everyone; returns the send result."""
+        return self.run(remote_delete_command(recipient, timestamp), account)
+
+    def send_receipt(self, account, recipient, timestamp, *, receipt_type="read"):
+        """Send a read or viewed receipt."""
+        return self.run(receipt_command(recipient, timestamp, receipt_type=receipt_type), account)
+
+    def block(self, account, recipients):
+        """Block contacts or groups."""
+        self.run(block_command(recipients), account)
+
+    def avatar(self, account, *, contact=None, group_id=None):
+        """The avatar's bytes; raises :class:`NotFound` when there is none."""
+        result = self.run(avatar_command(contact=contact, group_id=group_id), account) or {}
+        try:
+            return base64.b64decode(result["data"], validate=True)
+        except (KeyError, TypeError, ValueError):
+            raise BadOutput("signal-cli printed no avatar data.", result=result) from None
+
+    def unregister(self, account, *, delete_account=False):
+        """Unregister the account (and with ``delete_account`` delete it at Signal)."""
+        self.run(unregister_command(delete_account=delete_account), account)
+
+    def delete_local_data(self, account, *, ignore_registered=False):
+        """Delete the account's local data."""
+        self.run(delete_local_data_command(ignore_registered=ignore_registered), account)
+
+    def list_devices(self, account):
+        """The account's linked devices."""
+        return self.run(list_devices_command(), account) or []
+
+    def add_device(self, account, uri):
+        """Link a device by its ``sgnl://linkdevice`` URI."""
+        self.run(add_device_command(uri), account)
+
+    def remove_device(self, account, device_id):
+        """Unlink a device."""
+        self.run(remove_device_command(device_id), account)
+
+    def submit_rate_limit_challenge(self, account, challenge, captcha):
+        """Lift a rate limit with a solved captcha."""
+        self.run(rate_limit_challenge_command(challenge, captcha), account)
+
+    def update_account(self, account, **settings):
+        """Change account settings; returns ``{"username", "usernameLink"}`` when a username was set."""
+        return self.run(update_account_command(**settings), account)
+
+    def set_pin(self, account, pin):
+        """Set the registration lock PIN."""
+        self.run(set_pin_command(pin), account)
+
+    def remove_pin(self, account):
+        """Remove the registration lock PIN."""
+        self.run(remove_pin_command(), account)
+
+    def list_contacts(self, account, recipients=(), *, all_recipients=False):
+        """The account's contacts (or every recipient it knows)."""
+        return self.run(list_contacts_command(recipients, all_recipients=all_recipients), account) or []
+
+    def update_contact(self, account, recipient, *, name=None, expiration=None):
+        """Change a contact's name or disappearing-messages timer."""
+        self.run(update_contact_command(recipient, name=name, expiration=expiration), account)
+
+    def send_contacts(self, account):
+        """Sync the contact list to the account's other devices."""
+        self.run(send_contacts_command(), account)
+
+    def list_identities(self, account):
+        """The identity keys the account knows."""
+        return self.run(list_identities_command(), account) or []
+
+    def trust(self, account, recipient, *, safety_number=None, all_known_keys=False):
+        """Trust a recipient's identity key."""
+        self.run(trust_command(recipient, safety_number=safety_number, all_known_keys=all_known_keys), account)
+
+    def list_sticker_packs(self, account):
+        """The account's sticker packs."""
+        return self.run(list_sticker_packs_command(), account) or []
+
+    def add_sticker_pack(self, account, uri):
+        """Install a sticker pack."""
+        self.run(add_sticker_pack_command(uri), account)
+
+
+def _version_tuple(version):
+    return tuple(int(part) for part in re.findall(r"\d+", version or "0")[:3])
 
 
 def _try_json(stdout):

@@ -1,4 +1,4 @@
-"""The service's own small state, shared by every worker: trust modes and the log level.
+"""The service's own small state, shared by every worker: trust modes, log level, poll votes.
 
 It is one JSON file beside signal-cli's data (``<config dir>/signal-rest/state.json``), written
 atomically under a file lock and re-read only when it changed, so a setting made through one
@@ -71,3 +71,16 @@ class ServiceState:
     def set_log_level(self, level):
         """Store the log level set at run time."""
         self._update(lambda data: data.__setitem__("log_level", level))
+
+    def next_vote_count(self, account, poll_author, poll_timestamp):
+        """The next vote count for a poll (Signal counts an account's votes on one poll: 1, 2, ...)."""
+        key = f"{account} {poll_author} {poll_timestamp}"
+        counts = {}
+
+        def increment(data):
+            votes = data.setdefault("poll_votes", {})
+            votes[key] = votes.get(key, 0) + 1
+            counts["value"] = votes[key]
+
+        self._update(increment)
+        return counts["value"]

@@ -4,11 +4,13 @@ import os
 import tempfile
 
 import pytest
-from fake_signal_cli import FakeState, write_executable
 
-from signal_rest import create_app
+pytest.register_assert_rewrite("helpers")
 
-ACCOUNT = "+4915112345678"
+from fake_signal_cli import FakeState, write_executable  # noqa: E402
+from helpers import ACCOUNT  # noqa: E402
+
+from signal_rest import create_app  # noqa: E402
 
 
 @pytest.fixture
@@ -34,10 +36,12 @@ def fake(config_dir):
 
 
 @pytest.fixture
-def app(fake_bin, config_dir, fake):
-    """The app, built by the real factory, running the fake signal-cli."""
-    return create_app(
-        {
+def make_app(fake_bin, config_dir, fake):
+    """Build another app like ``app``; keyword arguments override its settings (``None``: leave the
+    setting to the environment)."""
+
+    def make(**overrides):
+        settings = {
             "TESTING": True,
             "SIGNAL_CLI_BIN": str(fake_bin),
             "SIGNAL_CLI_CONFIG_DIR": str(config_dir),
@@ -45,8 +49,17 @@ def app(fake_bin, config_dir, fake):
             "SIGNAL_CLI_LOCK_TIMEOUT": 10,
             "SIGNAL_REST_DEFAULT_ACCOUNT": "",
             "PYTHON_SIGNAL_CLI_REST_API_ACCOUNT": "",
+            **overrides,
         }
-    )
+        return create_app({name: value for name, value in settings.items() if value is not None})
+
+    return make
+
+
+@pytest.fixture
+def app(make_app):
+    """The app, built by the real factory, running the fake signal-cli."""
+    return make_app()
 
 
 @pytest.fixture

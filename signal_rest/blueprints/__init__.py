@@ -1,9 +1,41 @@
 """The API's blueprints, one module per OpenAPI tag, registered in the documented tag order."""
 
-from . import configuration, devices, general, groups, messages, profiles, reactions, search
+from . import (
+    accounts,
+    attachments,
+    configuration,
+    contacts,
+    devices,
+    general,
+    groups,
+    identities,
+    messages,
+    profiles,
+    reactions,
+    receipts,
+    receive,
+    search,
+    stickers,
+)
 
 #: in the order of API.md's tags
-MODULES = (general, configuration, search, messages, groups, reactions, devices, profiles)
+MODULES = (
+    general,
+    configuration,
+    search,
+    messages,
+    receive,
+    groups,
+    reactions,
+    receipts,
+    devices,
+    accounts,
+    profiles,
+    contacts,
+    identities,
+    attachments,
+    stickers,
+)
 
 
 def register_blueprints(api):

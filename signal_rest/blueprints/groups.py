@@ -5,11 +5,16 @@ from flask_smorest import abort
 
 from ..attachments import materialized
 from ..extensions import Blueprint, signal_cli
+from ..responses import image_response
 from ..schemas import (
+    AdminsSchema,
     CreateGroupSchema,
     GroupCreatedSchema,
     GroupQueryArgsSchema,
     GroupSchema,
+    MembersSchema,
+    PinMessageSchema,
+    TimestampSchema,
     UpdateGroupSchema,
     group_id_to_api,
 )
@@ -152,3 +157,69 @@ def join_group(number, groupid):
 def quit_group(number, groupid):
     """Leave a group."""
     signal_cli().quit_group(number, groupid)
+
+
+@blp.route("/v1/groups/<number:number>/<groupid:groupid>/block", methods=["POST"])
+@blp.response(204)
+def block_group(number, groupid):
+    """Block a group: its messages are no longer received."""
+    signal_cli().block(number, [groupid])
+
+
+@blp.route("/v1/groups/<number:number>/<groupid:groupid>/members", methods=["POST"])
+@blp.arguments(MembersSchema)
+@blp.response(204)
+def add_members(data, number, groupid):
+    """Add members to a group; 404 if there is no such group."""
+    signal_cli().update_group(number, groupid, add_members=data["members"])
+
+
+@blp.route("/v1/groups/<number:number>/<groupid:groupid>/members", methods=["DELETE"])
+@blp.arguments(MembersSchema)
+@blp.response(204)
+def remove_members(data, number, groupid):
+    """Remove members from a group; 404 if there is no such group."""
+    signal_cli().update_group(number, groupid, remove_members=data["members"])
+
+
+@blp.route("/v1/groups/<number:number>/<groupid:groupid>/admins", methods=["POST"])
+@blp.arguments(AdminsSchema)
+@blp.response(204)
+def add_admins(data, number, groupid):
+    """Make members admins of a group; 404 if there is no such group."""
+    signal_cli().update_group(number, groupid, add_admins=data["admins"])
+
+
+@blp.route("/v1/groups/<number:number>/<groupid:groupid>/admins", methods=["DELETE"])
+@blp.arguments(AdminsSchema)
+@blp.response(204)
+def remove_admins(data, number, groupid):
+    """Take admin rights away in a group; 404 if there is no such group."""
+    signal_cli().update_group(number, groupid, remove_admins=data["admins"])
+
+
+@blp.route("/v1/groups/<number:number>/<groupid:groupid>/avatar")
+@blp.response(200, content_type="image/*", description="The avatar image.")
+def group_avatar(number, groupid):
+    """The group's avatar image (Content-Type sniffed from its bytes); 404 when it has none."""
+    return image_response(signal_cli().avatar(number, group_id=groupid))
+
+
+@blp.route("/v1/groups/<number:number>/<groupid:groupid>/pin-message", methods=["POST"])
+@blp.arguments(PinMessageSchema)
+@blp.response(201, TimestampSchema)
+def pin_message(data, number, groupid):
+    """Pin a message in a group (needs signal-cli 0.14.0 or newer; older ones answer 501)."""
+    result = signal_cli().pin_message(
+        number, groupid, data["target_author"], data["timestamp"], duration=data.get("duration")
+    )
+    return {"timestamp": str((result or {}).get("timestamp", ""))}
+
+
+@blp.route("/v1/groups/<number:number>/<groupid:groupid>/pin-message", methods=["DELETE"])
+@blp.arguments(PinMessageSchema)
+@blp.response(201, TimestampSchema)
+def unpin_message(data, number, groupid):
+    """Unpin a message in a group (needs signal-cli 0.14.0 or newer)."""
+    result = signal_cli().pin_message(number, groupid, data["target_author"], data["timestamp"], unpin=True)
+    return {"timestamp": str((result or {}).get("timestamp", ""))}

@@ -4,8 +4,20 @@ from flask import current_app
 
 from ..attachments import materialized
 from ..errors import recipient_failures
-from ..extensions import Blueprint, signal_cli
-from ..schemas import SendMessageSchema, SendMessageV1Schema, SendResultSchema, group_id_to_api
+from ..extensions import Blueprint, service_state, signal_cli
+from ..schemas import (
+    PollCloseSchema,
+    PollSchema,
+    PollVoteSchema,
+    RemoteDeleteSchema,
+    SendMessageSchema,
+    SendMessageV1Schema,
+    SendMessageV1StandardSchema,
+    SendResultSchema,
+    TimestampSchema,
+    TypingSchema,
+    group_id_to_api,
+)
 from ..signal_cli import GroupId
 from ..text_styles import parse_styled_text
 
@@ -85,3 +97,77 @@ def send_v2(data):
 def send_to_recipient(data, recipient):
     """Send a message to one recipient named in the path (the seed API's form)."""
     return send_message({**data, "recipients": [recipient]})
+
+
+@blp.route("/v1/send", methods=["POST"])
+@blp.arguments(SendMessageV1StandardSchema)
+@blp.response(201, TimestampSchema)
+def send_v1(data):
+    """Send a message (the old standard API's form: one attachment, ``is_group`` for groups)."""
+    return {"timestamp": send_message(data)["timestamp"]}
+
+
+@blp.route("/v1/typing-indicator/<number:number>", methods=["PUT"])
+@blp.arguments(TypingSchema)
+@blp.response(204)
+def start_typing(data, number):
+    """Show that the account is typing (``"action": "stop"`` stops it)."""
+    signal_cli().send_typing(number, data["recipient"], stop=data.get("action") == "stop")
+
+
+@blp.route("/v1/typing-indicator/<number:number>", methods=["DELETE"])
+@blp.arguments(TypingSchema)
+@blp.response(204)
+def stop_typing(data, number):
+    """Stop showing that the account is typing."""
+    signal_cli().send_typing(number, data["recipient"], stop=True)
+
+
+@blp.route("/v1/remote-delete/<number:number>", methods=["DELETE"])
+@blp.arguments(RemoteDeleteSchema)
+@blp.response(201, TimestampSchema)
+def remote_delete(data, number):
+    """Delete a message the account sent, for everyone in the conversation."""
+    result = signal_cli().remote_delete(number, data["recipient"], data["timestamp"])
+    return {"timestamp": str((result or {}).get("timestamp", ""))}
+
+
+@blp.route("/v1/polls/<number:number>", methods=["POST"])
+@blp.arguments(PollSchema)
+@blp.response(201, TimestampSchema)
+def create_poll(data, number):
+    """Send a poll (needs signal-cli 0.13.22 or newer; older ones answer 501)."""
+    result = signal_cli().create_poll(
+        number,
+        data["recipient"],
+        data["question"],
+        data["answers"],
+        allow_multiple=data["allow_multiple_selections"],
+    )
+    return {"timestamp": str((result or {}).get("timestamp", ""))}
+
+
+@blp.route("/v1/polls/<number:number>/vote", methods=["POST"])
+@blp.arguments(PollVoteSchema)
+@blp.response(204)
+def vote_poll(data, number):
+    """Vote in a poll; answers are counted from 1 (needs signal-cli 0.13.22 or newer)."""
+    cli = signal_cli()
+    cli.require("0.13.22", "Polls")
+    vote_count = service_state().next_vote_count(number, data["poll_author"], data["poll_timestamp"])
+    cli.vote_poll(
+        number,
+        data["recipient"],
+        data["poll_author"],
+        data["poll_timestamp"],
+        [answer - 1 for answer in data["selected_answers"]],
+        vote_count,
+    )
+
+
+@blp.route("/v1/polls/<number:number>", methods=["DELETE"])
+@blp.arguments(PollCloseSchema)
+@blp.response(204)
+def close_poll(data, number):
+    """Close a poll the account sent (needs signal-cli 0.13.22 or newer)."""
+    signal_cli().terminate_poll(number, data["recipient"], data["poll_timestamp"])
