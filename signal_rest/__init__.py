@@ -48,6 +48,7 @@ def create_app(test_config=None):
         config_dir,
         cmd_timeout=app.config["SIGNAL_CLI_CMD_TIMEOUT"],
         lock_timeout=app.config["SIGNAL_CLI_LOCK_TIMEOUT"],
+        max_processes=app.config["SIGNAL_REST_MAX_PROCESSES"],
         java_opts=app.config["SIGNAL_CLI_JAVA_OPTS"],
         trust_mode_for=state.trust_mode,
     )

@@ -17,6 +17,8 @@ SETTINGS = {
     "SIGNAL_CLI_CMD_TIMEOUT": (120.0, float),
     # seconds a request waits for another request on the same account (then 503)
     "SIGNAL_CLI_LOCK_TIMEOUT": (60.0, float),
+    # signal-cli processes running at once, across all workers (more wait, then 503); 0: no limit
+    "SIGNAL_REST_MAX_PROCESSES": (4, int),
     # extra JVM options for every signal-cli run (passed as JAVA_OPTS)
     "SIGNAL_CLI_JAVA_OPTS": ("", str),
     # the account used when a request names none

@@ -32,6 +32,7 @@ STATUS_FOR_ERROR = {
     sc.SignalCliNotFound: 503,
     sc.ConfigDirUnusable: 503,
     sc.AccountBusy: 503,
+    sc.ServiceBusy: 503,
     sc.SignalCliTimeout: 504,
     sc.NotSupported: 501,
     sc.SignalCliError: 502,
@@ -118,7 +119,7 @@ def handle_signal_cli_error(error):
                 "it with POST /v1/accounts/{number}/rate-limit-challenge, using a challenge token from "
                 "'challenge_tokens'."
             )
-    elif isinstance(error, sc.AccountBusy):
+    elif isinstance(error, (sc.AccountBusy, sc.ServiceBusy)):
         headers["Retry-After"] = str(error.retry_after)
     elif status == 502 and not isinstance(error, sc.ServerError):
         # the details (stack traces) are logged, not shown

@@ -10,9 +10,11 @@ process group is killed, and turns exit codes and output into Python data or a
 """
 
 import base64
+import contextlib
 import json
 import logging
 import os
+import random
 import re
 import selectors
 import shlex
@@ -63,6 +65,14 @@ class ConfigDirUnusable(SignalCliError):
 
 class AccountBusy(SignalCliError):
     """Raised when another run holds the account for longer than the lock timeout."""
+
+    def __init__(self, message, *, retry_after=BUSY_RETRY_AFTER, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class ServiceBusy(SignalCliError):
+    """Raised when the service already runs its maximum of signal-cli processes for too long."""
 
     def __init__(self, message, *, retry_after=BUSY_RETRY_AFTER, **kwargs):
         super().__init__(message, **kwargs)
@@ -590,11 +600,23 @@ class SignalCli:
     the config dir, so they also hold across processes.
     """
 
-    def __init__(self, binary, config_dir, *, cmd_timeout=120.0, lock_timeout=60.0, java_opts="", trust_mode_for=None):
+    def __init__(
+        self,
+        binary,
+        config_dir,
+        *,
+        cmd_timeout=120.0,
+        lock_timeout=60.0,
+        max_processes=0,
+        java_opts="",
+        trust_mode_for=None,
+    ):
         self.binary = str(binary)
         self.config_dir = Path(config_dir).expanduser()
         self.cmd_timeout = cmd_timeout
         self.lock_timeout = lock_timeout
+        #: how many signal-cli processes may run at once across every worker (0: no limit)
+        self.max_processes = max_processes
         self.trust_mode_for = trust_mode_for or (lambda account: None)
         self.env = dict(os.environ)
         if java_opts:
@@ -611,15 +633,46 @@ class SignalCli:
         """Where the per-account lock files live (inside the config dir, shared by all workers)."""
         return self.config_dir / "signal-rest" / "locks"
 
-    def _account_lock(self, account):
+    def _lock_file(self, name, timeout):
+        folder = (self.lock_dir / name).parent
         try:
-            self.lock_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as exc:
             raise ConfigDirUnusable(
-                f"Cannot create {self.lock_dir}: {exc.strerror}. "
-                "Make SIGNAL_CLI_CONFIG_DIR a directory the service can write."
+                f"Cannot create {folder}: {exc.strerror}. Make SIGNAL_CLI_CONFIG_DIR a directory the service can write."
             ) from exc
-        return filelock.FileLock(self.lock_dir / f"{account}.lock", timeout=self.lock_timeout)
+        return filelock.FileLock(self.lock_dir / name, timeout=timeout)
+
+    def _account_lock(self, account):
+        return self._lock_file(f"{account}.lock", self.lock_timeout)
+
+    @contextlib.contextmanager
+    def _process_slot(self):
+        """Hold one of ``max_processes`` slots (lock files shared by every worker) while running."""
+        if not self.max_processes:
+            yield
+            return
+        slots = [self._lock_file(f"slots/{index}.lock", 0) for index in range(self.max_processes)]
+        deadline = time.monotonic() + self.lock_timeout
+        while True:
+            # start at a random slot, so waiting threads do not all poll the same file first
+            offset = random.randrange(len(slots))
+            for slot in slots[offset:] + slots[:offset]:
+                try:
+                    slot.acquire()
+                except filelock.Timeout:
+                    continue
+                try:
+                    yield
+                finally:
+                    slot.release()
+                return
+            if time.monotonic() >= deadline:
+                raise ServiceBusy(
+                    f"The service is running its maximum of {self.max_processes} signal-cli processes; "
+                    "try again in a few seconds."
+                )
+            time.sleep(0.05)
 
     def argv(self, command, account=None):
         """The full argv of ``command``: the fixed global options, then its own words."""
@@ -650,8 +703,9 @@ class SignalCli:
         argv = self.argv(command, account)
         try:
             if not command.account:
-                return self._execute(argv, command, on_line)
-            with self._account_lock(account):
+                with self._process_slot():
+                    return self._execute(argv, command, on_line)
+            with self._account_lock(account), self._process_slot():
                 return self._execute(argv, command, on_line)
         except filelock.Timeout:
             raise AccountBusy(

@@ -358,7 +358,9 @@ def test_link_preview_with_thumbnail(client, fake, no_leftovers):
 
 
 def test_link_preview_without_title(client, fake):
-    response = send(client, recipients=[OTHER], message="https://example.com", link_preview={"url": "https://example.com"})
+    response = send(
+        client, recipients=[OTHER], message="https://example.com", link_preview={"url": "https://example.com"}
+    )
     assert response.status_code == 201
     assert words(last_run(fake))[2:4] == ["--preview-url=https://example.com", "--preview-title="]
 

@@ -359,3 +359,31 @@ def test_java_opts_reach_the_process(tmp_path):
     assert cli.list_groups(ACCOUNT) == [
         "-XX:TieredStopAtLevel=1" + (" " + os.environ["JAVA_OPTS"] if os.environ.get("JAVA_OPTS") else "")
     ]
+
+
+def test_process_limit_queues_runs_of_different_accounts(tmp_path):
+    log = tmp_path / "runs"
+    cli = _cli(
+        tmp_path,
+        f'echo "start $(date +%s.%N)" >> {log}\nsleep 0.3\necho "end $(date +%s.%N)" >> {log}\necho "[]"\n',
+        max_processes=1,
+    )
+    threads = [threading.Thread(target=cli.list_groups, args=(account,)) for account in (ACCOUNT, OTHER)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [event.split()[0] for event in log.read_text().splitlines()] == ["start", "end"] * 2
+
+
+def test_process_limit_gives_up_after_the_lock_timeout(tmp_path):
+    cli = _cli(tmp_path, "sleep 2\necho '[]'\n", max_processes=1, lock_timeout=0.3)
+    holder = threading.Thread(target=cli.list_groups, args=(ACCOUNT,))
+    holder.start()
+    time.sleep(0.3)
+    try:
+        with pytest.raises(sc.ServiceBusy) as raised:
+            cli.list_groups(OTHER)
+        assert raised.value.retry_after > 0
+    finally:
+        holder.join()
