@@ -8,10 +8,11 @@ from pathlib import Path  # noqa: E402
 import swagger_ui_bundle  # noqa: E402
 from flask import Flask, redirect, send_from_directory, url_for  # noqa: E402
 
-from . import config, converters, errors, logs  # noqa: E402
+from . import config, converters, errors, logs, webhooks  # noqa: E402
 from .blueprints import register_blueprints  # noqa: E402
 from .extensions import Api  # noqa: E402
 from .inbox import Inbox  # noqa: E402
+from .receiver import Receiver  # noqa: E402
 from .signal_cli import SignalCli  # noqa: E402
 from .state import ServiceState  # noqa: E402
 
@@ -42,7 +43,13 @@ def create_app(test_config=None):
     data_dir = Path(app.config["SIGNAL_REST_DATA_DIR"] or config_dir / "signal-rest").expanduser()
     state = ServiceState(data_dir)
     app.extensions["signal_rest.state"] = state
-    app.extensions["signal_rest.inbox"] = Inbox(data_dir / "inbox.sqlite3")
+    hooks = webhooks.load_webhooks(app.config) if app.config["SIGNAL_REST_RECEIVER"] else []
+    inbox = Inbox(
+        data_dir / "inbox.sqlite3",
+        targets_for=lambda account, kind: [hook.url for hook in hooks if hook.wants(account, kind)],
+    )
+    app.extensions["signal_rest.inbox"] = inbox
+    app.extensions["signal_rest.webhooks"] = hooks
     app.extensions["signal_rest.signal_cli"] = cli = SignalCli(
         app.config["SIGNAL_CLI_BIN"],
         config_dir,
@@ -54,6 +61,24 @@ def create_app(test_config=None):
     )
     # a pending `signal-cli link` must not outlive the worker
     atexit.register(cli.close)
+    accounts = [a.strip() for a in app.config["SIGNAL_REST_RECEIVE_ACCOUNTS"].split(",") if a.strip()]
+    app.extensions["signal_rest.receiver"] = Receiver(
+        cli,
+        inbox,
+        accounts=accounts,
+        interval=app.config["SIGNAL_REST_RECEIVE_INTERVAL"],
+        window=app.config["SIGNAL_REST_RECEIVE_WINDOW"],
+        max_messages=app.config["SIGNAL_REST_RECEIVE_MAX_MESSAGES"],
+        deliverer=webhooks.Deliverer(inbox, hooks, max_age=app.config["SIGNAL_REST_WEBHOOK_MAX_AGE"])
+        if hooks
+        else None,
+        targets=[hook.url for hook in hooks],
+        prune=lambda: inbox.prune(
+            max_age=app.config["SIGNAL_REST_INBOX_MAX_AGE"],
+            max_count=app.config["SIGNAL_REST_INBOX_MAX_COUNT"],
+            attachments_dir=config_dir / "attachments",
+        ),
+    )
 
     errors.register_error_handlers(app)
     api = Api(app)

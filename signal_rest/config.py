@@ -7,6 +7,16 @@ embedders) can override any of them without touching the environment.
 
 import os
 
+
+def _boolean(text):
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{text!r} is not a boolean (use true or false)")
+
+
 #: name -> (default, converter). The README's configuration table lists the same settings.
 SETTINGS = {
     # the signal-cli executable; `make run` points this at the provisioned one
@@ -35,6 +45,28 @@ SETTINGS = {
     "SIGNAL_REST_MAX_BODY_BYTES": (100 * 1024 * 1024, int),
     # the log level at start-up (POST /v1/configuration changes it at run time)
     "LOG_LEVEL": ("INFO", str),
+    # a `signal-rest receiver` runs: /v1/receive serves its inbox, webhooks are delivered
+    "SIGNAL_REST_RECEIVER": (False, _boolean),
+    # the accounts the receiver receives for (comma-separated); default: every account
+    "SIGNAL_REST_RECEIVE_ACCOUNTS": ("", str),
+    # seconds between two receive runs of one account
+    "SIGNAL_REST_RECEIVE_INTERVAL": (10.0, float),
+    # seconds one receive run waits for the next message (signal-cli receive -t): how long a send may wait
+    "SIGNAL_REST_RECEIVE_WINDOW": (1.0, float),
+    # messages one receive run takes at most (signal-cli receive --max-messages)
+    "SIGNAL_REST_RECEIVE_MAX_MESSAGES": (100, int),
+    # a webhook URL that gets every received envelope
+    "SIGNAL_REST_WEBHOOK_URL": ("", str),
+    # the HMAC-SHA256 key of the webhook signature header
+    "SIGNAL_REST_WEBHOOK_SECRET": ("", str),
+    # more webhooks, as JSON: [{"url", "secret"?, "accounts"?: [...], "kinds"?: [...]}]
+    "SIGNAL_REST_WEBHOOKS": ("", str),
+    # seconds after which a webhook delivery that keeps failing is given up
+    "SIGNAL_REST_WEBHOOK_MAX_AGE": (86400.0, float),
+    # seconds a handed-out, delivered envelope (and its attachments) is kept
+    "SIGNAL_REST_INBOX_MAX_AGE": (7 * 86400.0, float),
+    # envelopes kept per account, at most (older handed-out, delivered ones are removed)
+    "SIGNAL_REST_INBOX_MAX_COUNT": (10000, int),
 }
 
 
@@ -44,7 +76,10 @@ def from_environment(environ=None):
     values = {}
     for name, (default, convert) in SETTINGS.items():
         raw = environ.get(name)
-        values[name] = default if raw in (None, "") else convert(raw)
+        try:
+            values[name] = default if raw in (None, "") else convert(raw)
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc}") from None
     return values
 
 

@@ -1,18 +1,32 @@
 """The inbox: every envelope signal-cli hands over, stored before anything else happens to it.
 
-Once ``signal-cli receive`` has printed a message, Signal's servers have forgotten it: this SQLite
-file (WAL mode) is where it lives until a client has it. Each line is stored exactly once, with its
-account, its arrival time and signal-cli's JSON unchanged; ``GET /v1/receive`` hands out what has
-not been handed out yet, oldest first, marking it in the same transaction.
+Once ``signal-cli receive`` has printed a message, Signal's servers have forgotten it. signal-cli
+therefore prints into a *spool file* of the inbox (``spool/<account>.<id>.jsonl``) rather than a
+pipe, and each line is copied into this SQLite database (WAL mode) as soon as it is written. A
+spool file is deleted only when all its lines are stored; one left behind by a process that died
+is taken in by the next receive for that account (or the receiver), once nothing holds it open.
+
+Each envelope is stored exactly once (keyed by account and the hash of signal-cli's line), with
+its arrival time and the line unchanged. ``GET /v1/receive`` hands out what has not been handed
+out yet, oldest first, marking it in the same transaction. Webhook deliveries are rows created in
+the transaction that stores the envelope, so none can be forgotten.
 """
 
+import contextlib
+import fcntl
 import hashlib
+import json
+import logging
+import os
 import sqlite3
 import threading
 import time
+import uuid
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 2
 
 #: schema version -> the statements that bring the previous version to it
 _MIGRATIONS = {
@@ -28,17 +42,75 @@ _MIGRATIONS = {
         )""",
         "CREATE INDEX envelopes_waiting ON envelopes (account, handed_out_at, id)",
     ],
+    2: [
+        "ALTER TABLE envelopes ADD COLUMN kind TEXT NOT NULL DEFAULT 'other'",
+        """CREATE TABLE deliveries (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            envelope_id INTEGER NOT NULL REFERENCES envelopes (id) ON DELETE CASCADE,
+            target TEXT NOT NULL,
+            delivery_id TEXT NOT NULL UNIQUE,
+            account TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at REAL NOT NULL,
+            delivered_at REAL,
+            abandoned_at REAL,
+            last_error TEXT
+        )""",
+        "CREATE INDEX deliveries_due ON deliveries (target, account, delivered_at, abandoned_at, id)",
+        """CREATE TABLE receiver_status (
+            account TEXT PRIMARY KEY,
+            last_success_at REAL,
+            last_error TEXT,
+            last_error_at REAL
+        )""",
+        """CREATE TABLE target_status (
+            target TEXT PRIMARY KEY,
+            last_delivered_at REAL,
+            last_error TEXT,
+            last_error_at REAL
+        )""",
+    ],
 }
 
 
-class Inbox:
-    """The envelopes of every account, in one SQLite file."""
+def envelope_kind(line):
+    """What an envelope carries: data, reaction, receipt, typing, sync, call, story or other."""
+    try:
+        envelope = json.loads(line).get("envelope") or {}
+    except (ValueError, AttributeError):
+        return "other"
+    data = envelope.get("dataMessage")
+    if data is not None:
+        return "reaction" if data.get("reaction") else "data"
+    for key, kind in (
+        ("editMessage", "data"),
+        ("receiptMessage", "receipt"),
+        ("typingMessage", "typing"),
+        ("syncMessage", "sync"),
+        ("callMessage", "call"),
+        ("storyMessage", "story"),
+    ):
+        if envelope.get(key) is not None:
+            return kind
+    return "other"
 
-    def __init__(self, path):
+
+class Inbox:
+    """The envelopes of every account, in one SQLite file, and the spool files signal-cli writes.
+
+    ``targets_for(account, kind)`` returns the webhook targets an envelope goes to (none by default).
+    """
+
+    def __init__(self, path, targets_for=None):
         self.path = Path(path)
+        self.spool_dir = self.path.parent / "spool"
+        self.targets_for = targets_for or (lambda account, kind: ())
         self._local = threading.local()
         self._migrated = False
         self._migrate_lock = threading.Lock()
+
+    # -- connection and schema --
 
     def _connection(self):
         connection = getattr(self._local, "connection", None)
@@ -47,6 +119,7 @@ class Inbox:
             connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=FULL")
+            connection.execute("PRAGMA foreign_keys=ON")
             self._local.connection = connection
         if not self._migrated:
             with self._migrate_lock:
@@ -55,8 +128,18 @@ class Inbox:
                     self._migrated = True
         return connection
 
-    @staticmethod
-    def _migrate(connection):
+    @contextlib.contextmanager
+    def _transaction(self):
+        connection = self._connection()
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield connection
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    def _migrate(self, connection):
         connection.execute("BEGIN IMMEDIATE")
         try:
             version = connection.execute("PRAGMA user_version").fetchone()[0]
@@ -69,20 +152,88 @@ class Inbox:
             connection.execute("ROLLBACK")
             raise
 
+    # -- storing --
+
     def store(self, account, line):
-        """Store one envelope line (text); a line stored before is ignored. Returns True if new."""
+        """Store one envelope line (text) and its webhook deliveries; a line stored before is ignored.
+
+        Returns True if the line was new.
+        """
         digest = hashlib.sha256(line.encode("utf-8")).hexdigest()
-        cursor = self._connection().execute(
-            "INSERT OR IGNORE INTO envelopes (account, received_at, digest, line) VALUES (?, ?, ?, ?)",
-            (account, time.time(), digest, line),
-        )
-        return cursor.rowcount == 1
+        kind = envelope_kind(line)
+        now = time.time()
+        with self._transaction() as connection:
+            cursor = connection.execute(
+                "INSERT OR IGNORE INTO envelopes (account, received_at, digest, line, kind) VALUES (?, ?, ?, ?, ?)",
+                (account, now, digest, line, kind),
+            )
+            if cursor.rowcount != 1:
+                return False
+            envelope_id = cursor.lastrowid
+            connection.executemany(
+                "INSERT INTO deliveries (envelope_id, target, delivery_id, account, created_at, next_attempt_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (envelope_id, target, str(uuid.uuid4()), account, now, now)
+                    for target in self.targets_for(account, kind)
+                ],
+            )
+        return True
+
+    # -- spool files --
+
+    def new_spool(self, account):
+        """A path for a new spool file of ``account`` (signal-cli creates it)."""
+        self.spool_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return self.spool_dir / f"{account}.{time.time_ns()}.{os.getpid()}.jsonl"
+
+    def finish_spool(self, path):
+        """Delete a spool file whose lines are all stored."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+    def take_in_spools(self, account=None):
+        """Store the lines of spool files left behind (by a process that died); returns how many were new.
+
+        A file still open in a running signal-cli (or receive) is locked and left alone.
+        """
+        if not self.spool_dir.is_dir():
+            return 0
+        new = 0
+        for path in sorted(self.spool_dir.glob(f"{account or '*'}.*.jsonl")):
+            owner = path.name.split(".", 1)[0]
+            try:
+                handle = open(path, "rb")  # noqa: SIM115 (held for the flock below)
+            except FileNotFoundError:
+                continue
+            with handle:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue
+                data = handle.read()
+                lines = data.split(b"\n")
+                if lines and lines[-1].strip():
+                    log.warning("dropping a truncated last line of %s: %r", path.name, lines[-1][:200])
+                for raw in lines[:-1]:
+                    line = raw.decode("utf-8", "replace").strip()
+                    if line:
+                        try:
+                            json.loads(line)
+                        except ValueError:
+                            log.warning("ignoring a line of %s that is not JSON: %r", path.name, line[:200])
+                            continue
+                        new += self.store(owner, line)
+                self.finish_spool(path)
+        if new:
+            log.warning("took in %d received messages from spool files left behind", new)
+        return new
+
+    # -- handing out --
 
     def hand_out(self, account, limit=None):
         """The oldest envelopes of ``account`` not handed out yet (up to ``limit``), now marked handed out."""
-        connection = self._connection()
-        connection.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction() as connection:
             rows = connection.execute(
                 "SELECT id, line FROM envelopes WHERE account = ? AND handed_out_at IS NULL ORDER BY id LIMIT ?",
                 (account, -1 if limit is None else limit),
@@ -90,10 +241,6 @@ class Inbox:
             connection.executemany(
                 "UPDATE envelopes SET handed_out_at = ? WHERE id = ?", [(time.time(), row[0]) for row in rows]
             )
-            connection.execute("COMMIT")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
         return [line for _, line in rows]
 
     def waiting(self, account):
@@ -103,3 +250,188 @@ class Inbox:
             .execute("SELECT COUNT(*) FROM envelopes WHERE account = ? AND handed_out_at IS NULL", (account,))
             .fetchone()[0]
         )
+
+    # -- webhook deliveries --
+
+    def due_deliveries(self, now=None):
+        """For each (target, account), its oldest open delivery, if it is due (order per account is kept)."""
+        now = time.time() if now is None else now
+        return (
+            self._connection()
+            .execute(
+                """SELECT d.id, d.target, d.delivery_id, d.account, d.attempts, d.created_at, e.line
+               FROM deliveries d JOIN envelopes e ON e.id = d.envelope_id
+               WHERE d.id IN (SELECT MIN(id) FROM deliveries
+                              WHERE delivered_at IS NULL AND abandoned_at IS NULL GROUP BY target, account)
+                 AND d.next_attempt_at <= ?
+               ORDER BY d.id""",
+                (now,),
+            )
+            .fetchall()
+        )
+
+    def next_delivery_at(self):
+        """When the earliest open delivery is due (None if there is none)."""
+        return (
+            self._connection()
+            .execute("SELECT MIN(next_attempt_at) FROM deliveries WHERE delivered_at IS NULL AND abandoned_at IS NULL")
+            .fetchone()[0]
+        )
+
+    def delivered(self, delivery, target):
+        """Mark a delivery done."""
+        now = time.time()
+        with self._transaction() as connection:
+            connection.execute(
+                "UPDATE deliveries SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?", (now, delivery)
+            )
+            connection.execute(
+                "INSERT INTO target_status (target, last_delivered_at) VALUES (?, ?)"
+                " ON CONFLICT (target) DO UPDATE SET last_delivered_at = excluded.last_delivered_at",
+                (target, now),
+            )
+
+    def delivery_failed(self, delivery, target, error, next_attempt_at=None):
+        """Record a failed attempt; with no ``next_attempt_at`` the delivery is abandoned."""
+        now = time.time()
+        with self._transaction() as connection:
+            if next_attempt_at is None:
+                connection.execute(
+                    "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, abandoned_at = ? WHERE id = ?",
+                    (error, now, delivery),
+                )
+            else:
+                connection.execute(
+                    "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?",
+                    (error, next_attempt_at, delivery),
+                )
+            connection.execute(
+                "INSERT INTO target_status (target, last_error, last_error_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (target) DO UPDATE SET last_error = excluded.last_error,"
+                " last_error_at = excluded.last_error_at",
+                (target, error, now),
+            )
+
+    # -- receiver status --
+
+    def receive_succeeded(self, account):
+        """Record a successful receive run for ``account``."""
+        with self._transaction() as connection:
+            connection.execute(
+                "INSERT INTO receiver_status (account, last_success_at) VALUES (?, ?)"
+                " ON CONFLICT (account) DO UPDATE SET last_success_at = excluded.last_success_at",
+                (account, time.time()),
+            )
+
+    def receive_failed(self, account, error):
+        """Record a failed receive run for ``account``."""
+        with self._transaction() as connection:
+            connection.execute(
+                "INSERT INTO receiver_status (account, last_error, last_error_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (account) DO UPDATE SET last_error = excluded.last_error,"
+                " last_error_at = excluded.last_error_at",
+                (account, error, time.time()),
+            )
+
+    def status(self, account, targets=()):
+        """Queue depth, oldest waiting age, and the receiver's and each webhook target's state."""
+        connection = self._connection()
+        now = time.time()
+        waiting, oldest = connection.execute(
+            "SELECT COUNT(*), MIN(received_at) FROM envelopes WHERE account = ? AND handed_out_at IS NULL",
+            (account,),
+        ).fetchone()
+        receiver = connection.execute(
+            "SELECT last_success_at, last_error, last_error_at FROM receiver_status WHERE account = ?", (account,)
+        ).fetchone() or (None, None, None)
+        webhooks = []
+        for target in targets:
+            pending, oldest_pending = connection.execute(
+                "SELECT COUNT(*), MIN(created_at) FROM deliveries WHERE account = ? AND target = ?"
+                " AND delivered_at IS NULL AND abandoned_at IS NULL",
+                (account, target),
+            ).fetchone()
+            last_delivered, last_error, last_error_at = connection.execute(
+                "SELECT last_delivered_at, last_error, last_error_at FROM target_status WHERE target = ?", (target,)
+            ).fetchone() or (None, None, None)
+            webhooks.append(
+                {
+                    "url": target,
+                    "pending": pending,
+                    "oldest_pending_age": _age(now, oldest_pending),
+                    "last_delivered_at": _iso(last_delivered),
+                    "last_error": last_error,
+                    "last_error_at": _iso(last_error_at),
+                }
+            )
+        abandoned = connection.execute(
+            "SELECT COUNT(*) FROM deliveries WHERE account = ? AND abandoned_at IS NOT NULL", (account,)
+        ).fetchone()[0]
+        return {
+            "account": account,
+            "waiting": waiting,
+            "oldest_waiting_age": _age(now, oldest),
+            "last_receive_at": _iso(receiver[0]),
+            "last_receive_error": receiver[1],
+            "last_receive_error_at": _iso(receiver[2]),
+            "webhooks": webhooks,
+            "abandoned_deliveries": abandoned,
+        }
+
+    # -- retention --
+
+    def prune(self, *, max_age=None, max_count=None, attachments_dir=None):
+        """Forget envelopes that are handed out and delivered, older than ``max_age`` seconds or beyond
+        the newest ``max_count`` per account; also delete their downloaded attachments."""
+        now = time.time()
+        finished = (
+            "handed_out_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.envelope_id = envelopes.id"
+            " AND d.delivered_at IS NULL AND d.abandoned_at IS NULL)"
+        )
+        with self._transaction() as connection:
+            doomed = []
+            if max_age is not None:
+                doomed += connection.execute(
+                    f"SELECT id, line FROM envelopes WHERE {finished} AND received_at < ?", (now - max_age,)
+                ).fetchall()
+            if max_count is not None:
+                doomed += connection.execute(
+                    f"""SELECT id, line FROM envelopes WHERE {finished} AND id NOT IN (
+                            SELECT id FROM envelopes e2 WHERE e2.account = envelopes.account
+                            ORDER BY id DESC LIMIT ?)""",
+                    (max_count,),
+                ).fetchall()
+            ids = sorted({row[0] for row in doomed})
+            connection.executemany("DELETE FROM envelopes WHERE id = ?", [(i,) for i in ids])
+        if attachments_dir is not None:
+            for _, line in doomed:
+                for attachment_id in _attachment_ids(line):
+                    with contextlib.suppress(FileNotFoundError):
+                        (Path(attachments_dir) / attachment_id).unlink()
+        return len(ids)
+
+
+def _attachment_ids(line):
+    try:
+        envelope = json.loads(line).get("envelope") or {}
+    except (ValueError, AttributeError):
+        return []
+    messages = [envelope.get("dataMessage"), (envelope.get("editMessage") or {}).get("dataMessage")]
+    messages.append((envelope.get("syncMessage") or {}).get("sentMessage"))
+    ids = []
+    for message in filter(None, messages):
+        for attachment in message.get("attachments") or []:
+            attachment_id = attachment.get("id")
+            if attachment_id and "/" not in attachment_id and not attachment_id.startswith("."):
+                ids.append(attachment_id)
+    return ids
+
+
+def _age(now, then):
+    return None if then is None else round(now - then, 3)
+
+
+def _iso(timestamp):
+    if timestamp is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))

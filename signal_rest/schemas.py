@@ -710,6 +710,31 @@ class ReceivedSchema(Schema):
     exception = fields.Dict()
 
 
+class WebhookStatusSchema(Schema):
+    """How deliveries to one webhook go."""
+
+    url = fields.String()
+    pending = fields.Integer()
+    oldest_pending_age = fields.Float(allow_none=True)
+    last_delivered_at = fields.String(allow_none=True)
+    last_error = fields.String(allow_none=True)
+    last_error_at = fields.String(allow_none=True)
+
+
+class ReceiveStatusSchema(Schema):
+    """How receiving goes for an account."""
+
+    account = fields.String()
+    receiver = fields.Boolean()
+    waiting = fields.Integer()
+    oldest_waiting_age = fields.Float(allow_none=True)
+    last_receive_at = fields.String(allow_none=True)
+    last_receive_error = fields.String(allow_none=True)
+    last_receive_error_at = fields.String(allow_none=True)
+    webhooks = fields.List(fields.Nested(WebhookStatusSchema))
+    abandoned_deliveries = fields.Integer()
+
+
 # --- groups: members, admins, pinned messages ------------------------------------------------------
 
 

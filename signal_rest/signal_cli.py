@@ -11,6 +11,7 @@ process group is killed, and turns exit codes and output into Python data or a
 
 import base64
 import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -625,6 +626,8 @@ class SignalCli:
         self._version_lock = threading.Lock()
         self._background = set()
         self._background_lock = threading.Lock()
+        self._running = set()
+        self._running_lock = threading.Lock()
 
     # -- plumbing --
 
@@ -689,14 +692,15 @@ class SignalCli:
             argv += ["-o", "json"]
         return argv + command.args
 
-    def run(self, command, account=None, on_line=None):
+    def run(self, command, account=None, on_line=None, spool=None):
         """Run ``command`` (for ``account``) and return its parsed output.
 
         Takes the account's lock first. Returns the parsed JSON (``None`` for empty output),
         a list for JSON-lines output, or the text for text output; raises a
-        :class:`SignalCliError` otherwise. For JSON-lines output, ``on_line`` is called with the
-        text of each line as soon as it is read, and lines already read are returned even when the
-        run then fails or times out: a received message is never dropped.
+        :class:`SignalCliError` otherwise. With ``spool`` (a path that must not exist yet),
+        signal-cli's output goes into that file and ``on_line`` is called with the text of each
+        JSON line as soon as it is written; lines already written are returned even when the run
+        then fails or times out: a received message is never dropped.
         """
         if command.account and not account:
             raise ValueError("this command needs an account")
@@ -704,9 +708,9 @@ class SignalCli:
         try:
             if not command.account:
                 with self._process_slot():
-                    return self._execute(argv, command, on_line)
+                    return self._execute(argv, command, on_line, spool)
             with self._account_lock(account), self._process_slot():
-                return self._execute(argv, command, on_line)
+                return self._execute(argv, command, on_line, spool)
         except filelock.Timeout:
             raise AccountBusy(
                 f"Account {account} is busy with another request; try again in a few seconds.",
@@ -721,12 +725,12 @@ class SignalCli:
             error.account = account
             raise
 
-    def _start(self, argv, command):
+    def _start(self, argv, command, stdout=None):
         try:
             return subprocess.Popen(
                 argv,
                 stdin=subprocess.PIPE if command.stdin is not None else subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
+                stdout=subprocess.PIPE if stdout is None else stdout,
                 stderr=subprocess.PIPE,
                 env=self.env,
                 # its own process group, so a kill reaches the JVM and anything it started
@@ -739,15 +743,28 @@ class SignalCli:
                 argv=_redact(argv, command.secrets),
             ) from None
 
-    def _execute(self, argv, command, on_line=None):
+    def _execute(self, argv, command, on_line=None, spool=None):
         redacted = _redact(argv, command.secrets)
         started = time.monotonic()
-        process = self._start(argv, command)
         timed_out = False
         items = []
+        spool_fd = None
+        if spool is not None:
+            # signal-cli writes straight into the spool file, so every line it prints survives even
+            # if this process dies; the flock (shared with the child's stdout) marks it as in use
+            spool_fd = os.open(spool, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+            fcntl.flock(spool_fd, fcntl.LOCK_EX)
         try:
-            if command.output == "lines":
-                stdout, stderr, timed_out = self._stream(process, items, on_line)
+            process = self._start(argv, command, stdout=spool_fd)
+        except BaseException:
+            if spool_fd is not None:
+                os.close(spool_fd)
+            raise
+        with self._running_lock:
+            self._running.add(process)
+        try:
+            if spool is not None:
+                stdout, stderr, timed_out = self._follow(process, spool, items, on_line)
             else:
                 try:
                     stdout, stderr = process.communicate(command.stdin, timeout=self.cmd_timeout)
@@ -760,14 +777,18 @@ class SignalCli:
             # whatever interrupted us (a worker shutting down), never leave the process behind
             if process.poll() is None:
                 self.stop(process)
+            with self._running_lock:
+                self._running.discard(process)
             for pipe in (process.stdin, process.stdout, process.stderr):
                 if pipe is not None:
                     pipe.close()
+            if spool_fd is not None:
+                os.close(spool_fd)
         stdout = stdout.decode("utf-8", "replace")
         stderr = stderr.decode("utf-8", "replace")
         elapsed = time.monotonic() - started
         log.debug("signal-cli exited %s after %.3fs: %s", process.returncode, elapsed, shlex.join(redacted))
-        if command.output == "lines" and items and (timed_out or process.returncode != 0):
+        if spool is not None and items and (timed_out or process.returncode != 0):
             log.warning(
                 "signal-cli %s after %d lines (exit %s); keeping them: %s\n%s",
                 "timed out" if timed_out else "failed",
@@ -785,45 +806,44 @@ class SignalCli:
                 stdout=stdout,
                 stderr=stderr,
             )
-        if command.output == "lines" and process.returncode == 0:
+        if spool is not None and process.returncode == 0:
             return items
         return self._result(command, redacted, process.returncode, stdout, stderr)
 
-    def _stream(self, process, items, on_line):
-        """Read JSON lines as they come until EOF or the time limit; returns (stdout rest, stderr, timed out)."""
+    def _follow(self, process, spool, items, on_line):
+        """Hand each line signal-cli writes to ``spool`` to ``on_line`` as it comes, until it exits or
+        the time limit; returns (the unfinished last line, stderr, whether the time limit hit)."""
         deadline = time.monotonic() + self.cmd_timeout
+        timed_out = False
         pending, stderr = bytearray(), bytearray()
-        with selectors.DefaultSelector() as selector:
-            selector.register(process.stdout, selectors.EVENT_READ, pending)
-            selector.register(process.stderr, selectors.EVENT_READ, stderr)
-            while selector.get_map():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
+        with open(spool, "rb") as reader, selectors.DefaultSelector() as selector:
+            selector.register(process.stderr, selectors.EVENT_READ)
+            while True:
+                exited = process.poll() is not None
+                pending += reader.read()
+                self._take_lines(pending, items, on_line)
+                if exited:
+                    break
+                if not timed_out and time.monotonic() >= deadline:
+                    timed_out = True
                     self.stop(process)
-                    pending += process.stdout.read()
-                    stderr += process.stderr.read()
-                    self._take_lines(pending, items, on_line)
-                    return bytes(pending), bytes(stderr), True
-                for key, _ in selector.select(remaining):
-                    chunk = os.read(key.fd, 65536)
-                    if not chunk:
-                        selector.unregister(key.fileobj)
-                        continue
-                    key.data.extend(chunk)
-                    if key.data is pending:
-                        self._take_lines(pending, items, on_line)
+                    continue
+                if selector.get_map() and selector.select(0.05):
+                    chunk = os.read(process.stderr.fileno(), 65536)
+                    if chunk:
+                        stderr += chunk
+                    else:
+                        selector.unregister(process.stderr)
+                elif not selector.get_map():
+                    time.sleep(0.05)
+        stderr += process.stderr.read()
         if pending.strip():
             log.warning("signal-cli ended with a truncated line: %r", bytes(pending[:500]))
-        try:
-            process.wait(max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            self.stop(process)
-            return bytes(pending), bytes(stderr), True
-        return bytes(pending), bytes(stderr), False
+        return bytes(pending), bytes(stderr), timed_out
 
     @staticmethod
     def _take_lines(buffer, items, on_line):
-        """Move every complete line of ``buffer`` into ``items`` (and hand it to ``on_line``)."""
+        """Move every complete line of ``buffer`` into ``items``, handing its text to ``on_line`` first."""
         while (end := buffer.find(b"\n")) >= 0:
             line = bytes(buffer[:end]).decode("utf-8", "replace").strip()
             del buffer[: end + 1]
@@ -961,12 +981,14 @@ class SignalCli:
         """Change the account's profile. See :func:`update_profile_command`."""
         self.run(update_profile_command(**profile), account)
 
-    def receive(self, account, *, on_envelope=None, **options):
-        """Fetch waiting messages; see :func:`receive_command`.
+    def receive(self, account, spool, *, on_envelope=None, **options):
+        """Fetch waiting messages into the file ``spool``; see :func:`receive_command`.
 
-        ``on_envelope`` gets each line's text as soon as it is read, before it is returned.
+        ``on_envelope`` gets each line's text as soon as signal-cli has written it. The spool file
+        keeps every line even if this process dies; it stays locked (``flock``) while signal-cli
+        or this run still has it open, and the caller deletes it once the lines are stored.
         """
-        return self.run(receive_command(**options), account, on_line=on_envelope)
+        return self.run(receive_command(**options), account, on_line=on_envelope, spool=spool)
 
     def link(self, device_name, *, lifetime=300.0, first_line_timeout=60.0):
         """Start ``signal-cli link`` and return its ``sgnl://linkdevice`` URI.
@@ -1024,6 +1046,14 @@ class SignalCli:
         finally:
             with self._background_lock:
                 self._background.discard(process)
+
+    def interrupt(self):
+        """Ask every signal-cli this instance is running to stop (SIGTERM: receive ends cleanly)."""
+        with self._running_lock:
+            processes = list(self._running)
+        for process in processes:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
 
     def close(self):
         """Stop every background process (pending links); called when the worker exits."""

@@ -104,7 +104,7 @@ CASES = [
     (
         "receive",
         "receive",
-        (ACCOUNT,),
+        (ACCOUNT, "{spool}"),
         {
             "timeout": 0.5,
             "max_messages": 3,
@@ -114,7 +114,7 @@ CASES = [
         },
         sc.NotRegistered,
     ),
-    ("receive-default", "receive", (ACCOUNT,), {}, sc.NotRegistered),
+    ("receive-default", "receive", (ACCOUNT, "{spool}"), {}, sc.NotRegistered),
     ("typing", "send_typing", (ACCOUNT, OTHER), {}, sc.NotRegistered),
     ("typing-stop-group", "send_typing", (ACCOUNT, GROUP), {"stop": True}, sc.NotRegistered),
     ("remote_delete", "remote_delete", (ACCOUNT, OTHER, 1732630000123), {}, sc.NotRegistered),
@@ -175,7 +175,7 @@ CASES = [
 ]
 
 #: methods run below with their own assertions, and plumbing that every case goes through
-RUN_DIRECTLY = {"version", "list_accounts", "delete_local_data", "run", "argv", "stop", "close", "require"}
+RUN_DIRECTLY = {"version", "list_accounts", "delete_local_data", "run", "argv", "stop", "close", "require", "interrupt"}
 #: features of newer signal-cli versions: 0.13.19 lacks these subcommands, so the service answers 501
 #: before building any argv (their argv follows signal-cli's source of those versions)
 NEWER_THAN_PINNED = {"create_poll", "vote_poll", "terminate_poll", "pin_message"}
@@ -184,6 +184,8 @@ NEWER_THAN_PINNED = {"create_poll", "vote_poll", "terminate_poll", "pin_message"
 def _fill_files(value, tmp_path):
     if value == "{file}":
         return _attachment(tmp_path)
+    if value == "{spool}":
+        return str(tmp_path / "receive.jsonl")
     if isinstance(value, list):
         return [_fill_files(v, tmp_path) for v in value]
     if isinstance(value, tuple):

@@ -1,0 +1,180 @@
+"""The receiver: runs ``signal-cli receive`` for every account on an interval, into the inbox.
+
+Run it as ``signal-rest receiver`` (``make run`` starts it beside gunicorn when
+``SIGNAL_REST_RECEIVER`` is on; README has a systemd unit). Each run takes the account's lock for
+one short receive window, like any request, so a send waits at most one window. Every line
+signal-cli prints is stored in the inbox as soon as it is written (see :mod:`signal_rest.inbox`),
+then handed out by ``GET /v1/receive`` and POSTed to the webhooks (:mod:`signal_rest.webhooks`).
+Failures back off per account and are logged; SIGTERM or SIGINT stop it cleanly: a running
+``signal-cli receive`` is asked to stop, and everything it printed is stored first.
+"""
+
+import logging
+import signal
+import threading
+import time
+
+from .signal_cli import SignalCliError
+
+log = logging.getLogger(__name__)
+
+#: the longest pause after repeated failures of one account
+MAX_FAILURE_BACKOFF = 300.0
+
+
+class Receiver:
+    """Receives for ``accounts`` (or every account of the config dir) into ``inbox``."""
+
+    def __init__(
+        self,
+        cli,
+        inbox,
+        *,
+        accounts=None,
+        interval=10.0,
+        window=1.0,
+        max_messages=100,
+        deliverer=None,
+        account_refresh=600.0,
+        prune=None,
+        prune_interval=600.0,
+        targets=(),
+    ):
+        self.cli = cli
+        self.inbox = inbox
+        self.configured_accounts = list(accounts) if accounts else None
+        self.interval = interval
+        self.window = window
+        self.max_messages = max_messages
+        self.deliverer = deliverer
+        self.account_refresh = account_refresh
+        self.prune = prune
+        self.prune_interval = prune_interval
+        #: the webhook URLs, for the status log line
+        self.targets = list(targets)
+        self.stop_event = threading.Event()
+        self._accounts = []
+        self._accounts_at = None
+        self._next_run = {}
+        self._failures = {}
+
+    def accounts(self):
+        """The accounts to receive for: the configured list, or signal-cli's (refreshed now and then)."""
+        if self.configured_accounts is not None:
+            return self.configured_accounts
+        now = time.monotonic()
+        if self._accounts_at is None or now - self._accounts_at > self.account_refresh:
+            try:
+                self._accounts = self.cli.list_accounts()
+                self._accounts_at = now
+                log.info("receiving for %s", ", ".join(self._accounts) or "no account yet")
+            except SignalCliError as error:
+                log.warning("cannot list the accounts: %s", error.message)
+                self._accounts_at = now - self.account_refresh + min(self.interval, 30)
+        return self._accounts
+
+    def receive_once(self, account):
+        """One ``signal-cli receive`` run for ``account``; returns how many envelopes were new."""
+        spool = self.inbox.new_spool(account)
+        new = 0
+
+        def keep(line):
+            nonlocal new
+            if self.inbox.store(account, line):
+                new += 1
+                if self.deliverer is not None:
+                    self.deliverer.wake.set()
+
+        try:
+            self.cli.receive(account, spool, on_envelope=keep, timeout=self.window, max_messages=self.max_messages)
+        except SignalCliError as error:
+            self.inbox.finish_spool(spool)
+            if not self.stop_event.is_set():
+                self.inbox.receive_failed(account, error.message)
+            raise
+        # only now is every line of the spool file stored
+        self.inbox.finish_spool(spool)
+        self.inbox.receive_succeeded(account)
+        return new
+
+    def run(self):
+        """Receive until :meth:`stop`; returns when stopped."""
+        self.inbox.take_in_spools()
+        delivering = None
+        if self.deliverer is not None:
+            delivering = threading.Thread(target=self.deliverer.run, args=(self.stop_event,), name="deliverer")
+            delivering.start()
+        next_prune = time.monotonic()
+        try:
+            while not self.stop_event.is_set():
+                now = time.monotonic()
+                if self.prune is not None and now >= next_prune:
+                    self._prune()
+                    next_prune = now + self.prune_interval
+                # spool files of runs that died (a killed receiver or worker) once they are free
+                self.inbox.take_in_spools()
+                for account in self.accounts():
+                    if self.stop_event.is_set():
+                        break
+                    if self._next_run.get(account, 0) <= time.monotonic():
+                        self._run_account(account)
+                due = min((self._next_run.get(a, 0) for a in self.accounts()), default=time.monotonic() + 5)
+                self.stop_event.wait(max(0.05, min(5.0, due - time.monotonic())))
+        finally:
+            self.stop_event.set()
+            if self.deliverer is not None:
+                self.deliverer.wake.set()
+            if delivering is not None:
+                delivering.join()
+            log.info("receiver stopped")
+
+    def _run_account(self, account):
+        started = time.monotonic()
+        try:
+            new = self.receive_once(account)
+        except SignalCliError as error:
+            if self.stop_event.is_set():
+                log.info("receiving for %s was stopped", account)
+                return
+            failures = self._failures.get(account, 0) + 1
+            self._failures[account] = failures
+            pause = min(MAX_FAILURE_BACKOFF, self.interval * 2 ** (failures - 1))
+            log.warning("receiving for %s failed (%s); next try in %.0fs", account, error.message, pause)
+            self._next_run[account] = time.monotonic() + pause
+            return
+        self._failures.pop(account, None)
+        self._next_run[account] = started + self.interval
+        status = self.inbox.status(account, self.targets)
+        log.info(
+            "received %d new for %s in %.1fs; waiting %d (oldest %ss), webhooks %s",
+            new,
+            account,
+            time.monotonic() - started,
+            status["waiting"],
+            status["oldest_waiting_age"],
+            ", ".join(f"{w['url']}: {w['pending']} pending" for w in status["webhooks"]) or "idle",
+        )
+
+    def _prune(self):
+        try:
+            removed = self.prune()
+        except Exception:  # retention must never stop receiving
+            log.exception("pruning the inbox failed")
+            return
+        if removed:
+            log.info("pruned %d old envelopes from the inbox", removed)
+
+    def stop(self, *_):
+        """Stop receiving: no new runs, and a running signal-cli receive is asked to finish."""
+        self.stop_event.set()
+        self.cli.interrupt()
+        if self.deliverer is not None:
+            self.deliverer.wake.set()
+
+
+def main(app):
+    """Run the receiver of ``app``'s configuration until SIGTERM or SIGINT."""
+    receiver = app.extensions["signal_rest.receiver"]
+    signal.signal(signal.SIGTERM, receiver.stop)
+    signal.signal(signal.SIGINT, receiver.stop)
+    receiver.run()
