@@ -3,12 +3,14 @@
 __version__ = "0.1.0"
 
 import atexit  # noqa: E402  (the blueprints import __version__ from here)
+import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import swagger_ui_bundle  # noqa: E402
-from flask import Flask, redirect, send_from_directory, url_for  # noqa: E402
+from flask import Flask, g, redirect, request, send_from_directory, url_for  # noqa: E402
+from werkzeug.middleware.proxy_fix import ProxyFix  # noqa: E402
 
-from . import config, converters, errors, logs, webhooks  # noqa: E402
+from . import auth, config, converters, errors, logs, webhooks  # noqa: E402
 from .blueprints import register_blueprints  # noqa: E402
 from .extensions import Api  # noqa: E402
 from .inbox import Inbox  # noqa: E402
@@ -18,7 +20,14 @@ from .state import ServiceState  # noqa: E402
 
 
 def create_app(test_config=None):
-    """Create the Flask app; ``test_config`` overrides any setting (see :mod:`signal_rest.config`)."""
+    """Create the Flask app; ``test_config`` overrides any setting (see :mod:`signal_rest.config`).
+
+    Raises ``ValueError`` naming the setting when a setting is malformed.
+    """
+    # imported here, not at the top: gunicorn's configuration must be able to import this package
+    # (for its settings) before prometheus_client, which fixes multiprocess mode when imported
+    from . import metrics
+
     app = Flask(__name__)
     app.config.update(config.from_environment())
     app.config.update(
@@ -37,20 +46,34 @@ def create_app(test_config=None):
     # group ids and invite links in paths contain '/' and '//'; a trailing slash is tolerated
     app.url_map.merge_slashes = False
     app.url_map.strict_slashes = False
+    logs.configure(app.config["LOG_LEVEL"], app.config["SIGNAL_REST_LOG_FORMAT"])
 
-    logs.configure(app.config["LOG_LEVEL"])
+    _create_services(app, metrics)
+    errors.register_error_handlers(app)
+    # request ids first, so that even a 401 carries one
+    _observe_requests(app, metrics)
+    auth.init_app(app, auth.load_tokens(app.config), config.default_account(app.config))
+    api = Api(app)
+    converters.register_converters(app, api)
+    register_blueprints(api)
+    _add_service_routes(app, metrics)
+    if app.config["SIGNAL_REST_PROXY_COUNT"]:
+        hops = app.config["SIGNAL_REST_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
+    return app
+
+
+def _create_services(app, metrics):
+    """The wrapper, the inbox, the service's state, the webhooks and the receiver, in app.extensions."""
     config_dir = Path(app.config["SIGNAL_CLI_CONFIG_DIR"]).expanduser()
     data_dir = Path(app.config["SIGNAL_REST_DATA_DIR"] or config_dir / "signal-rest").expanduser()
     state = ServiceState(data_dir)
-    app.extensions["signal_rest.state"] = state
     hooks = webhooks.load_webhooks(app.config) if app.config["SIGNAL_REST_RECEIVER"] else []
     inbox = Inbox(
         data_dir / "inbox.sqlite3",
         targets_for=lambda account, kind: [hook.url for hook in hooks if hook.wants(account, kind)],
     )
-    app.extensions["signal_rest.inbox"] = inbox
-    app.extensions["signal_rest.webhooks"] = hooks
-    app.extensions["signal_rest.signal_cli"] = cli = SignalCli(
+    cli = SignalCli(
         app.config["SIGNAL_CLI_BIN"],
         config_dir,
         cmd_timeout=app.config["SIGNAL_CLI_CMD_TIMEOUT"],
@@ -58,11 +81,12 @@ def create_app(test_config=None):
         max_processes=app.config["SIGNAL_REST_MAX_PROCESSES"],
         java_opts=app.config["SIGNAL_CLI_JAVA_OPTS"],
         trust_mode_for=state.trust_mode,
+        observer=metrics.SignalCliObserver(),
     )
     # a pending `signal-cli link` must not outlive the worker
     atexit.register(cli.close)
     accounts = [a.strip() for a in app.config["SIGNAL_REST_RECEIVE_ACCOUNTS"].split(",") if a.strip()]
-    app.extensions["signal_rest.receiver"] = Receiver(
+    receiver = Receiver(
         cli,
         inbox,
         accounts=accounts,
@@ -79,11 +103,19 @@ def create_app(test_config=None):
             attachments_dir=config_dir / "attachments",
         ),
     )
+    app.extensions.update(
+        {
+            "signal_rest.state": state,
+            "signal_rest.inbox": inbox,
+            "signal_rest.webhooks": hooks,
+            "signal_rest.signal_cli": cli,
+            "signal_rest.receiver": receiver,
+        }
+    )
 
-    errors.register_error_handlers(app)
-    api = Api(app)
-    converters.register_converters(app, api)
-    register_blueprints(api)
+
+def _add_service_routes(app, metrics):
+    """Swagger UI's assets, the /swagger shortcut and /metrics (outside the OpenAPI document)."""
 
     @app.route("/docs/swagger-ui/<path:filename>", endpoint="swagger_ui_assets")
     def swagger_ui_assets(filename):
@@ -93,11 +125,28 @@ def create_app(test_config=None):
     def swagger_redirect():
         return redirect(url_for("api-docs.openapi_swagger_ui"))
 
+    @app.route("/metrics", endpoint="metrics")
+    def prometheus_metrics():
+        body, content_type = metrics.exposition(app.extensions["signal_rest.inbox"])
+        return app.response_class(body, mimetype=content_type.split(";")[0], content_type=content_type)
+
+
+def _observe_requests(app, metrics):
+    """Request ids, the log level set by another worker, and request metrics."""
+    state = app.extensions["signal_rest.state"]
+
     @app.before_request
-    def follow_log_level():
+    def start_request():
+        g.started = time.monotonic()
+        g.request_id = logs.start_request(request.headers.get(logs.REQUEST_ID_HEADER))
         # POST /v1/configuration may have been served by another worker
         level = state.log_level()
         if level and level != logs.current_level():
             logs.set_level(level)
 
-    return app
+    @app.after_request
+    def finish_request(response):
+        response.headers[logs.REQUEST_ID_HEADER] = g.get("request_id") or logs.current_request_id()
+        route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        metrics.observe_request(route, request.method, response.status_code, g.get("started", time.monotonic()))
+        return response

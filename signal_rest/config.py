@@ -45,6 +45,14 @@ SETTINGS = {
     "SIGNAL_REST_MAX_BODY_BYTES": (100 * 1024 * 1024, int),
     # the log level at start-up (POST /v1/configuration changes it at run time)
     "LOG_LEVEL": ("INFO", str),
+    # log lines as plain text or as JSON objects
+    "SIGNAL_REST_LOG_FORMAT": ("plain", str),
+    # API tokens, whitespace-separated: [ro:]TOKEN[@+49…,+49…]; none: no authentication
+    "SIGNAL_REST_API_TOKENS": ("", str),
+    # a file with more tokens, one or more per line (# starts a comment)
+    "SIGNAL_REST_API_TOKENS_FILE": ("", str),
+    # how many reverse proxies in front may set X-Forwarded-For/Proto/Host/Prefix (0: trust none)
+    "SIGNAL_REST_PROXY_COUNT": (0, int),
     # a `signal-rest receiver` runs: /v1/receive serves its inbox, webhooks are delivered
     "SIGNAL_REST_RECEIVER": (False, _boolean),
     # the accounts the receiver receives for (comma-separated); default: every account

@@ -251,6 +251,14 @@ class Inbox:
             .fetchone()[0]
         )
 
+    def waiting_by_account(self):
+        """How many envelopes wait to be handed out, per account."""
+        return dict(
+            self._connection()
+            .execute("SELECT account, COUNT(*) FROM envelopes WHERE handed_out_at IS NULL GROUP BY account")
+            .fetchall()
+        )
+
     # -- webhook deliveries --
 
     def due_deliveries(self, now=None):

@@ -1,17 +1,60 @@
-"""Logging: the service's log level, set at start-up and changeable at run time by any worker."""
+"""Logging: the level (set at start-up, changeable at run time by any worker), plain or JSON lines,
+and the request id every line of a request carries (also returned as ``X-Request-ID``)."""
 
+import contextvars
+import json
 import logging
+import re
+import time
+import uuid
 
 _LOGGER_NAME = "signal_rest"
+REQUEST_ID_HEADER = "X-Request-ID"
+#: a client's own request id is kept if it looks like one
+_CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_request_id = contextvars.ContextVar("request_id", default="-")
 
 
-def configure(level):
-    """Give the service's logger a handler (unless the host app did) and ``level``."""
+class RequestIdFilter(logging.Filter):
+    """Adds ``request_id`` to every record (``-`` outside a request)."""
+
+    def filter(self, record):
+        record.request_id = _request_id.get()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request_id (and the exception)."""
+
+    def format(self, record):
+        entry = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", "-"),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure(level, log_format="plain"):
+    """Give the service's logger a handler (unless the host app did), the format and ``level``."""
     logger = logging.getLogger(_LOGGER_NAME)
+    if not any(isinstance(f, RequestIdFilter) for f in logger.filters):
+        logger.addFilter(RequestIdFilter())
     if not logger.handlers and not logging.getLogger().handlers:
         handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.addFilter(RequestIdFilter())
         logger.addHandler(handler)
+    for handler in logger.handlers:
+        if not any(isinstance(f, RequestIdFilter) for f in handler.filters):
+            handler.addFilter(RequestIdFilter())
+        if log_format == "json":
+            handler.setFormatter(JsonFormatter())
+        else:
+            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
     set_level(level)
 
 
@@ -23,3 +66,15 @@ def set_level(level):
 def current_level():
     """The level in force, by name."""
     return logging.getLevelName(logging.getLogger(_LOGGER_NAME).getEffectiveLevel())
+
+
+def start_request(client_value=None):
+    """Set the current request's id: the client's ``X-Request-ID`` if sensible, else a new one."""
+    request_id = client_value if client_value and _CLIENT_REQUEST_ID.match(client_value) else uuid.uuid4().hex
+    _request_id.set(request_id)
+    return request_id
+
+
+def current_request_id():
+    """The id of the request being served (``-`` outside one)."""
+    return _request_id.get()

@@ -281,6 +281,19 @@ class AboutSchema(Schema):
     capabilities = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
 
 
+class HealthQueryArgsSchema(Schema):
+    """Whether to check more than that the service answers."""
+
+    deep = fields.Boolean(load_default=False)
+
+
+class HealthSchema(Schema):
+    """The outcome of a deep health check."""
+
+    status = fields.String()
+    checks = fields.Dict(keys=fields.String(), values=fields.Dict())
+
+
 # --- configuration ------------------------------------------------------------------------------------
 
 LOG_LEVELS = {

@@ -611,6 +611,7 @@ class SignalCli:
         max_processes=0,
         java_opts="",
         trust_mode_for=None,
+        observer=None,
     ):
         self.binary = str(binary)
         self.config_dir = Path(config_dir).expanduser()
@@ -619,6 +620,8 @@ class SignalCli:
         #: how many signal-cli processes may run at once across every worker (0: no limit)
         self.max_processes = max_processes
         self.trust_mode_for = trust_mode_for or (lambda account: None)
+        #: told about every run, lock wait and refusal (see :class:`metrics.SignalCliObserver`)
+        self.observer = observer or _NoObserver()
         self.env = dict(os.environ)
         if java_opts:
             self.env["JAVA_OPTS"] = f"{java_opts} {self.env.get('JAVA_OPTS', '')}".strip()
@@ -656,7 +659,8 @@ class SignalCli:
             yield
             return
         slots = [self._lock_file(f"slots/{index}.lock", 0) for index in range(self.max_processes)]
-        deadline = time.monotonic() + self.lock_timeout
+        waiting = time.monotonic()
+        deadline = waiting + self.lock_timeout
         while True:
             # start at a random slot, so waiting threads do not all poll the same file first
             offset = random.randrange(len(slots))
@@ -665,12 +669,14 @@ class SignalCli:
                     slot.acquire()
                 except filelock.Timeout:
                     continue
+                self.observer.waited("slot", time.monotonic() - waiting)
                 try:
                     yield
                 finally:
                     slot.release()
                 return
             if time.monotonic() >= deadline:
+                self.observer.rejected("service_busy")
                 raise ServiceBusy(
                     f"The service is running its maximum of {self.max_processes} signal-cli processes; "
                     "try again in a few seconds."
@@ -709,9 +715,13 @@ class SignalCli:
             if not command.account:
                 with self._process_slot():
                     return self._execute(argv, command, on_line, spool)
-            with self._account_lock(account), self._process_slot():
-                return self._execute(argv, command, on_line, spool)
+            waiting = time.monotonic()
+            with self._account_lock(account):
+                self.observer.waited("account", time.monotonic() - waiting)
+                with self._process_slot():
+                    return self._execute(argv, command, on_line, spool)
         except filelock.Timeout:
+            self.observer.rejected("account_busy")
             raise AccountBusy(
                 f"Account {account} is busy with another request; try again in a few seconds.",
                 argv=_redact(argv, command.secrets),
@@ -788,6 +798,7 @@ class SignalCli:
         stderr = stderr.decode("utf-8", "replace")
         elapsed = time.monotonic() - started
         log.debug("signal-cli exited %s after %.3fs: %s", process.returncode, elapsed, shlex.join(redacted))
+        self.observer.run_finished(command.args[0], "timeout" if timed_out else process.returncode, elapsed)
         if spool is not None and items and (timed_out or process.returncode != 0):
             log.warning(
                 "signal-cli %s after %d lines (exit %s); keeping them: %s\n%s",
@@ -1178,6 +1189,19 @@ class SignalCli:
     def add_sticker_pack(self, account, uri):
         """Install a sticker pack."""
         self.run(add_sticker_pack_command(uri), account)
+
+
+class _NoObserver:
+    """The observer when nobody listens."""
+
+    def run_finished(self, command, exit_code, seconds):
+        """Ignore a finished run."""
+
+    def waited(self, kind, seconds):
+        """Ignore a wait."""
+
+    def rejected(self, reason):
+        """Ignore a refusal."""
 
 
 def _version_tuple(version):

@@ -1,11 +1,14 @@
 """General: what the service is, and whether it is up."""
 
+import json
+import tempfile
+
 from flask import current_app
 
 from .. import __version__
 from ..extensions import Blueprint, signal_cli
-from ..schemas import AboutSchema
-from ..signal_cli import SignalCliError
+from ..schemas import AboutSchema, HealthQueryArgsSchema, HealthSchema
+from ..signal_cli import SignalCliError, version_command
 
 blp = Blueprint("General", __name__, description="What the service is and whether it is up.")
 
@@ -36,6 +39,40 @@ def about():
 
 
 @blp.route("/v1/health")
-@blp.response(204)
-def health():
-    """Answer 204 while the service is up."""
+@blp.arguments(HealthQueryArgsSchema, location="query")
+@blp.response(204, description="The service is up.")
+@blp.alt_response(200, schema=HealthSchema, description="With deep=true: every check passed.")
+@blp.alt_response(503, schema=HealthSchema, description="With deep=true: a check failed.")
+def health(args):
+    """Answer 204 while the service is up (cheap: no signal-cli run).
+
+    With ``deep=true`` also check that signal-cli runs and that its config dir is writable:
+    200 when both pass, 503 (saying which failed) otherwise.
+    """
+    if not args["deep"]:
+        return None
+    checks = {"signal_cli": _check_signal_cli(), "config_dir": _check_config_dir()}
+    healthy = all(check["ok"] for check in checks.values())
+    return current_app.response_class(
+        json.dumps({"status": "ok" if healthy else "failing", "checks": checks}),
+        status=200 if healthy else 503,
+        mimetype="application/json",
+    )
+
+
+def _check_signal_cli():
+    try:
+        return {"ok": True, "version": signal_cli().run(version_command()).strip()}
+    except SignalCliError as error:
+        return {"ok": False, "error": error.message}
+
+
+def _check_config_dir():
+    folder = signal_cli().config_dir
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".health-"):
+            pass
+    except OSError as exc:
+        return {"ok": False, "error": f"{folder} is not writable: {exc.strerror}"}
+    return {"ok": True, "path": str(folder)}

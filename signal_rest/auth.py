@@ -1,0 +1,143 @@
+"""Authentication: API tokens, off until one is configured.
+
+A token is accepted as ``Authorization: Bearer <token>`` and as the password of HTTP Basic (any
+user name), so pysignalclirestapi's basic auth, Apprise's ``user:pass@`` and n8n's bearer token
+all work unchanged. Tokens come from ``SIGNAL_REST_API_TOKENS`` and ``SIGNAL_REST_API_TOKENS_FILE``:
+entries separated by whitespace, each ``[ro:]TOKEN[@+49…,+49…]`` — ``ro:`` makes it read-only
+(no request that sends, changes or consumes anything), ``@…`` limits it to those accounts.
+Comparison takes the same time whichever token (if any) matches; tokens are never logged.
+``/v1/health`` stays open.
+"""
+
+import base64
+import binascii
+import hmac
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import request
+from werkzeug.datastructures import Headers
+
+from . import errors
+from .schemas import parse_phone_number
+
+_TOKEN = re.compile(r"^[A-Za-z0-9._~+/=-]{16,512}$")
+#: reachable without a token
+OPEN_ENDPOINTS = {"General.health", "static"}
+#: reachable by an account-limited token although they name no account
+ACCOUNTLESS_READS = {
+    "General.about",
+    "Configuration.get_configuration",
+    "api-docs.openapi_json",
+    "api-docs.openapi_swagger_ui",
+    "swagger_ui_assets",
+    "swagger_redirect",
+    "metrics",
+}
+#: GET endpoints that change something (a read-only token may not use them)
+CONSUMING_GETS = {"Receive.receive", "Devices.qrcodelink", "Devices.qrcodelink_raw"}
+CHALLENGES = ('Bearer realm="signal_rest"', 'Basic realm="signal_rest"')
+
+
+@dataclass(frozen=True)
+class Token:
+    """One API token and what it may do."""
+
+    secret: str
+    accounts: frozenset = None
+    read_only: bool = False
+
+
+def parse_tokens(text, source="SIGNAL_REST_API_TOKENS"):
+    """The tokens of ``text``; raises ``ValueError`` naming ``source`` for a malformed entry."""
+    tokens = []
+    for line in text.splitlines():
+        for entry in line.split("#", 1)[0].split():
+            read_only = entry.startswith("ro:")
+            secret, _, accounts = entry.removeprefix("ro:").partition("@")
+            if not _TOKEN.match(secret):
+                raise ValueError(
+                    f"{source}: a token must be 16 to 512 characters of letters, digits and ._~+/=- "
+                    f"(entries are [ro:]TOKEN[@+49…,+49…])."
+                )
+            limited = None
+            if accounts:
+                limited = frozenset(parse_phone_number(a) or "" for a in accounts.split(","))
+                if "" in limited:
+                    raise ValueError(f"{source}: the accounts after '@' must be phone numbers like +4915112345678.")
+            tokens.append(Token(secret, limited, read_only))
+    return tokens
+
+
+def load_tokens(config):
+    """Every configured token (none: authentication is off)."""
+    tokens = parse_tokens(config.get("SIGNAL_REST_API_TOKENS") or "")
+    path = config.get("SIGNAL_REST_API_TOKENS_FILE")
+    if path:
+        tokens += parse_tokens(Path(path).read_text("utf-8"), f"SIGNAL_REST_API_TOKENS_FILE ({path})")
+    return tokens
+
+
+def presented_token(authorization):
+    """The token in an ``Authorization`` header value (Bearer, or Basic's password), or None."""
+    scheme, _, value = (authorization or "").strip().partition(" ")
+    if scheme.lower() == "bearer":
+        return value.strip() or None
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return decoded.partition(":")[2] or None
+    return None
+
+
+def find_token(tokens, presented):
+    """The token equal to ``presented``, comparing against every one in constant time, or None."""
+    found = None
+    candidate = (presented or "").encode("utf-8")
+    for token in tokens:
+        if hmac.compare_digest(candidate, token.secret.encode("utf-8")) and presented:
+            found = token
+    return found
+
+
+def _request_account(default_account):
+    number = (request.view_args or {}).get("number")
+    if number:
+        return number
+    if request.args.get("number"):
+        return parse_phone_number(request.args["number"]) or request.args["number"]
+    body = request.get_json(force=True, silent=True, cache=True)
+    if isinstance(body, dict) and isinstance(body.get("number"), str) and body["number"]:
+        return parse_phone_number(body["number"]) or body["number"]
+    if request.endpoint and request.endpoint.startswith("Messages.send"):
+        return default_account
+    return None
+
+
+def init_app(app, tokens, default_account=None):
+    """Require a token on every request but the open ones, when ``tokens`` is not empty."""
+    if not tokens:
+        return
+
+    @app.before_request
+    def authenticate():
+        if request.endpoint in OPEN_ENDPOINTS:
+            return None
+        token = find_token(tokens, presented_token(request.headers.get("Authorization")))
+        if token is None:
+            headers = Headers([("WWW-Authenticate", challenge) for challenge in CHALLENGES])
+            return errors.error_response(
+                401, "A valid API token is required: send it as 'Authorization: Bearer <token>'.", headers=headers
+            )
+        if token.read_only and (request.method not in ("GET", "HEAD", "OPTIONS") or request.endpoint in CONSUMING_GETS):
+            return errors.error_response(403, "This token is read-only; it cannot send, change or receive messages.")
+        if token.accounts is not None and request.endpoint not in ACCOUNTLESS_READS:
+            account = _request_account(default_account)
+            if account is None:
+                return errors.error_response(403, "This token is limited to some accounts; this endpoint names none.")
+            if account not in token.accounts:
+                return errors.error_response(403, f"This token may not be used for account {account}.")
+        return None

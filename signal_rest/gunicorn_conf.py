@@ -1,0 +1,49 @@
+"""gunicorn settings for signal_rest: ``gunicorn -c python:signal_rest.gunicorn_conf wsgi:app``.
+
+Bind address, workers and threads come from the environment (``SIGNAL_REST_BIND``,
+``SIGNAL_REST_WORKERS``, ``SIGNAL_REST_THREADS``). The worker timeout is above signal-cli's time
+limit plus the lock wait, so the service's own time limit (which stops signal-cli cleanly) always
+fires first; the graceful timeout lets a running signal-cli finish on shutdown. The access log
+carries each request's id and duration. Prometheus samples of all workers are shared through
+``PROMETHEUS_MULTIPROC_DIR`` (a fresh directory per start).
+"""
+
+import os
+import shutil
+import tempfile
+
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    # set before prometheus_client is imported (below, through signal_rest), so every worker
+    # writes its samples here
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="signal-rest-metrics-")
+    _own_metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+else:
+    _own_metrics_dir = None
+
+from signal_rest import config as _config  # noqa: E402
+
+_settings = _config.from_environment()
+
+
+bind = os.environ.get("SIGNAL_REST_BIND", "127.0.0.1:8080")
+workers = int(os.environ.get("SIGNAL_REST_WORKERS", "2"))
+threads = int(os.environ.get("SIGNAL_REST_THREADS", "8"))
+worker_class = "gthread"
+timeout = int(_settings["SIGNAL_CLI_CMD_TIMEOUT"] + _settings["SIGNAL_CLI_LOCK_TIMEOUT"] + 30)
+graceful_timeout = int(_settings["SIGNAL_CLI_CMD_TIMEOUT"] + 15)
+keepalive = 5
+accesslog = "-"
+access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}o)s'
+
+
+def child_exit(server, worker):
+    """A worker is gone: its live gauges no longer count."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    """The master stops: remove the metrics directory it made."""
+    if _own_metrics_dir:
+        shutil.rmtree(_own_metrics_dir, ignore_errors=True)
