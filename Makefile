@@ -1,5 +1,6 @@
 # signal_rest: `make run` serves the API, `make test` runs every test. Both set everything up first.
 
+SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -28,7 +29,14 @@ $(VENV)/.installed: setup.cfg setup.py | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[provision,test]'
 	touch $@
 
-install: $(VENV)/.installed
+# Home Assistant pins pysignalclirestapi 0.3.24; the test extra has 0.3.25. One environment cannot hold
+# both under the same name, so 0.3.24 gets a folder of its own (tests/test_clients.py loads each from its place).
+CLIENTS_DIR := $(VENV)/clients
+$(CLIENTS_DIR)/.installed: | $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet --no-deps --upgrade --target $(CLIENTS_DIR)/pysignalclirestapi-0.3.24 pysignalclirestapi==0.3.24
+	touch $@
+
+install: $(VENV)/.installed $(CLIENTS_DIR)/.installed
 
 provision: install
 ifdef PROVISION
@@ -37,8 +45,19 @@ else
 	@test -x "$(SIGNAL_CLI_BIN)" || { echo "SIGNAL_CLI_BIN=$(SIGNAL_CLI_BIN) is not an executable file." >&2; exit 1; }
 endif
 
+GUNICORN = env SIGNAL_REST_BIND=$(HOST):$(PORT) SIGNAL_REST_WORKERS=$(WORKERS) SIGNAL_REST_THREADS=$(THREADS) \
+	$(BIN)/gunicorn -c python:signal_rest.gunicorn_conf wsgi:app
+
+# With SIGNAL_REST_RECEIVER on, the receiver runs beside gunicorn; Ctrl-C (or either one ending) stops both.
 run: provision
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --threads $(THREADS) --timeout 200 wsgi:app
+	@case "$${SIGNAL_REST_RECEIVER:-}" in \
+	  1|[Tt]rue|TRUE|[Yy]es|YES|[Oo]n|ON) \
+	    trap 'kill -TERM $$receiver $$server 2>/dev/null; wait' INT TERM; \
+	    $(BIN)/signal-rest receiver & receiver=$$!; \
+	    $(GUNICORN) & server=$$!; \
+	    wait -n; kill -TERM $$receiver $$server 2>/dev/null; wait ;; \
+	  *) exec $(GUNICORN) ;; \
+	esac
 
 test: provision
 	$(BIN)/python -m pytest -n $(TEST_WORKERS)

@@ -44,6 +44,7 @@ def create_app(test_config=None):
         app.config.update(test_config)
     app.config["MAX_CONTENT_LENGTH"] = app.config["SIGNAL_REST_MAX_BODY_BYTES"]
     # group ids and invite links in paths contain '/' and '//'; a trailing slash is tolerated
+    # (strict_slashes off here, and converters.strip_trailing_slash for parameters)
     app.url_map.merge_slashes = False
     app.url_map.strict_slashes = False
     logs.configure(app.config["LOG_LEVEL"], app.config["SIGNAL_REST_LOG_FORMAT"])
@@ -57,6 +58,7 @@ def create_app(test_config=None):
     converters.register_converters(app, api)
     register_blueprints(api)
     _add_service_routes(app, metrics)
+    app.wsgi_app = converters.strip_trailing_slash(app.wsgi_app)
     if app.config["SIGNAL_REST_PROXY_COUNT"]:
         hops = app.config["SIGNAL_REST_PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)

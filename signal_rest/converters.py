@@ -5,9 +5,24 @@ Converters for ids that may contain ``/`` (raw group ids, invite links) match ac
 """
 
 from werkzeug.exceptions import BadRequest
-from werkzeug.routing import BaseConverter, PathConverter
+from werkzeug.routing import BaseConverter
 
 from . import schemas
+
+#: a group id in a path: signal-cli's base64 id (44 or 24 characters, may contain '/', or '_' for
+#: '/'), or the standard API's form (base64 of that id: 60 or 32 characters), with or without
+#: "group."; exact lengths, so ".../quit/" or a trailing slash is never taken for part of the id
+GROUP_ID_PATH = (
+    r"(?:group\.)?(?:[A-Za-z0-9+/_=-]{59}=|[A-Za-z0-9+/_=-]{43}=|[A-Za-z0-9+/_=-]{32}|[A-Za-z0-9+/_=-]{22}==)"
+)
+INVITE_LINK_PATH = r"https://signal\.group/#[^/]+"
+
+
+class PathParameterConverter(BaseConverter):
+    """A converter whose value may contain '/' (so it does not stop at one)."""
+
+    part_isolating = False
+
 
 
 class InvalidPathParameter(BadRequest):
@@ -30,22 +45,25 @@ class PhoneNumberConverter(BaseConverter):
         return number
 
 
-class GroupIdConverter(PathConverter):
+class GroupIdConverter(PathParameterConverter):
     """``{groupid}``: a group id in either form (a raw id may contain ``/``)."""
 
+    # any other single segment is matched too, to answer 400 (not 404) when it is no group id
+    regex = rf"{GROUP_ID_PATH}|[^/]+"
+
     def to_python(self, value):
-        value = value.rstrip("/")
         group_id = schemas.parse_group_id(value)
         if group_id is None:
             raise InvalidPathParameter(f"'{value[:60]}' is not a group id (expected 'group.…' or signal-cli's id).")
         return group_id
 
 
-class RecipientConverter(PathConverter):
+class RecipientConverter(PathParameterConverter):
     """``{recipient}`` of /v1/send: number, UUID, username or group id (``_`` may stand for ``/``)."""
 
+    regex = rf"{GROUP_ID_PATH}|[^/]+"
+
     def to_python(self, value):
-        value = value.rstrip("/")
         recipient = schemas.parse_recipient(value, underscore_is_slash="_" in value and "." not in value)
         if recipient is None and "_" in value:
             recipient = schemas.parse_recipient(value, underscore_is_slash=True)
@@ -82,11 +100,13 @@ class DeviceIdConverter(BaseConverter):
         return int(value)
 
 
-class GroupOrInviteConverter(PathConverter):
+class GroupOrInviteConverter(PathParameterConverter):
     """``{groupid}`` of the join route: a group id, or an invite link ``https://signal.group/#…``."""
 
+    # anything else before "/join" is matched too, to answer 400 (not 404) when it is neither
+    regex = rf"{INVITE_LINK_PATH}|{GROUP_ID_PATH}|.+?"
+
     def to_python(self, value):
-        value = value.rstrip("/")
         if value.startswith(schemas.INVITE_LINK_PREFIX):
             return schemas.parse_invite_link(value) or _bad_invite(value)
         return GroupIdConverter.to_python(self, value)
@@ -116,6 +136,18 @@ CONVERTERS = {
     "attachment_id": (AttachmentIdConverter, {"type": "string", "example": "Xy12AbCdEf.jpg"}),
     "device_id": (DeviceIdConverter, {"type": "integer", "minimum": 1}),
 }
+
+
+def strip_trailing_slash(wsgi_app):
+    """WSGI middleware: ``/v1/about/`` is ``/v1/about`` (no path parameter ever ends with '/')."""
+
+    def middleware(environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if len(path) > 1 and path.endswith("/"):
+            environ["PATH_INFO"] = path[:-1]
+        return wsgi_app(environ, start_response)
+
+    return middleware
 
 
 def register_converters(app, api):

@@ -13,7 +13,7 @@ per-recipient results, rate limits add the challenge tokens.
 import logging
 from http import HTTPStatus
 
-from flask import jsonify
+from flask import jsonify, request
 
 from . import signal_cli as sc
 
@@ -93,9 +93,20 @@ def recipient_failures(result, wanted=None):
     return failures
 
 
+def _route_names_a_thing():
+    """Whether the path names something (a group, contact, attachment) besides the account."""
+    return any(name != "number" for name in (request.view_args or {}))
+
+
 def handle_signal_cli_error(error):
-    """Turn a :class:`signal_cli.SignalCliError` into the error body with its status."""
+    """Turn a :class:`signal_cli.SignalCliError` into the error body with its status.
+
+    A missing group is a 404 where the route names it (``/v1/groups/{number}/{groupid}``), and an
+    ordinary user error (400) where it came in the body (a send to an unknown group).
+    """
     status = status_for(error)
+    if isinstance(error, sc.NotFound) and not _route_names_a_thing():
+        status = 400
     headers = {}
     extra = {}
     message = error.message

@@ -568,6 +568,9 @@ class GroupSchema(Schema):
 # --- reactions ------------------------------------------------------------------------------------
 
 
+DEFAULT_REACTION = "👍"
+
+
 class ReactionSchema(Schema):
     """A reaction to a message; the conversation is ``recipient`` or ``groupid``."""
 
@@ -581,10 +584,14 @@ class ReactionSchema(Schema):
     @ma.post_load
     def conversation(self, data, **kwargs):
         """The group (``groupid``) wins over ``recipient``; one of them is required."""
-        target = data.pop("groupid", None) or data.pop("recipient", None)
-        if target is None:
+        group = data.pop("groupid", None)
+        recipient = data.pop("recipient", None)
+        if group is None and recipient is None:
             raise ma.ValidationError("Give the conversation as recipient or groupid.", "recipient")
-        data["recipient"] = target
+        data["recipient"] = group or recipient
+        if data.get("remove") and not data.get("reaction"):
+            # signal-cli needs the emoji to take back; the standard API's DELETE assumes 👍 too
+            data["reaction"] = DEFAULT_REACTION
         return data
 
     @ma.validates_schema
@@ -597,7 +604,7 @@ class ReactionSchema(Schema):
 class RemoveReactionSchema(ReactionSchema):
     """A reaction to take back; the emoji defaults to 👍."""
 
-    reaction = Text(max_length=64, load_default="👍")
+    reaction = Text(max_length=64, load_default=DEFAULT_REACTION)
 
 
 # --- devices: registration ------------------------------------------------------------------------

@@ -1223,7 +1223,7 @@ def _first_line(text):
     return text.strip().splitlines()[0] if text.strip() else ""
 
 
-_NOT_FOUND = re.compile(r"Group not found|Could not find (attachment|avatar)|Unknown group|not found", re.I)
+_NOT_FOUND = re.compile(r"Group not found|Could not find (attachment|avatar)|Unknown group", re.I)
 
 
 def _user_error(message, details):

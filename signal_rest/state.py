@@ -26,7 +26,8 @@ class ServiceState:
     def _read(self):
         try:
             stat = self.path.stat()
-        except FileNotFoundError:
+        except OSError:
+            # missing, or the data dir is unusable: running signal-cli will say so (503)
             return {}
         key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
         with self._guard:
