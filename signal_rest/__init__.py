@@ -84,6 +84,7 @@ def _create_services(app, metrics):
         java_opts=app.config["SIGNAL_CLI_JAVA_OPTS"],
         trust_mode_for=state.trust_mode,
         observer=metrics.SignalCliObserver(),
+        version_cache=data_dir / "signal-cli-version.json",
     )
     # a pending `signal-cli link` must not outlive the worker
     atexit.register(cli.close)

@@ -19,8 +19,12 @@ import unicodedata
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+import filetype
+
 #: base64 characters decoded per slice (a multiple of 4): 3 MiB of output each
 _SLICE = 4 * 1024 * 1024
+#: base64 characters enough to recognise a file type by its first bytes (a multiple of 4)
+_SNIFF_CHARS = 352
 _DATA_URI = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(;[\w.-]+=[^;,]*)*)(?P<b64>;base64)?,", re.ASCII)
 _WHITESPACE = re.compile(r"\s+")
 _MAX_NAME_BYTES = 200
@@ -84,7 +88,12 @@ def parse_attachment(value):
 
 
 def _default_name(index, attachment):
-    extension = mimetypes.guess_extension(attachment.mime or "") or ""
+    """``attachment-N`` with the extension of its MIME type, or of its content when none is given."""
+    mime = attachment.mime
+    if not mime:
+        kind = filetype.guess(binascii.a2b_base64(attachment.data[:_SNIFF_CHARS]))
+        mime = kind.mime if kind is not None else None
+    extension = mimetypes.guess_extension(mime or "") or ""
     return f"attachment-{index}{extension}"
 
 

@@ -20,6 +20,7 @@ from flask import request
 from werkzeug.datastructures import Headers
 
 from . import errors
+from .extensions import request_json
 from .schemas import parse_phone_number
 
 _TOKEN = re.compile(r"^[A-Za-z0-9._~+/=-]{16,512}$")
@@ -109,7 +110,10 @@ def _request_account(default_account):
         return number
     if request.args.get("number"):
         return parse_phone_number(request.args["number"]) or request.args["number"]
-    body = request.get_json(force=True, silent=True, cache=True)
+    try:
+        body = request_json()
+    except ValueError:
+        body = None
     if isinstance(body, dict) and isinstance(body.get("number"), str) and body["number"]:
         return parse_phone_number(body["number"]) or body["number"]
     if request.endpoint and request.endpoint.startswith("Messages.send"):

@@ -24,7 +24,6 @@ class PathParameterConverter(BaseConverter):
     part_isolating = False
 
 
-
 class InvalidPathParameter(BadRequest):
     """A path parameter that does not pass validation."""
 

@@ -5,16 +5,40 @@ Content-Type says (or none), DELETE bodies are read too, unknown keys are ignore
 and ``[]`` mean "absent", and validation failures are 400 in the one error shape.
 """
 
+import json
 from collections.abc import Mapping
 
 import marshmallow as ma
-from flask import current_app, render_template, url_for
+from flask import current_app, g, render_template, request, url_for
 from flask_smorest import Api as BaseApi
 from flask_smorest import Blueprint as BaseBlueprint
 from webargs import core
 from webargs.flaskparser import FlaskParser, abort
 
 from . import errors
+
+#: bytes read from the request body at a time
+_BODY_SLICE = 1 << 20
+
+
+def request_json():
+    """The request body parsed as JSON whatever its Content-Type (``missing`` when empty).
+
+    Read once per request. The body is read in slices into one buffer, decoded, and the bytes are
+    dropped before parsing, so a large body (an attachment of 25 MB) is held at most twice. Raises
+    ``ValueError`` (``json.JSONDecodeError`` or ``UnicodeDecodeError``) for a body that is not JSON.
+    """
+    if "signal_rest_json" not in g:
+        body = bytearray()
+        while chunk := request.stream.read(_BODY_SLICE):
+            body += chunk
+        if not body or body.isspace():
+            g.signal_rest_json = core.missing
+        else:
+            text = body.decode("utf-8-sig")
+            del body
+            g.signal_rest_json = json.loads(text)
+    return g.signal_rest_json
 
 
 class LenientParser(FlaskParser):
@@ -23,10 +47,7 @@ class LenientParser(FlaskParser):
     DEFAULT_VALIDATION_STATUS = 400
 
     def _raw_load_json(self, req):
-        data = req.get_data(cache=True)
-        if not data.strip():
-            return core.missing
-        return core.parse_json(data)
+        return request_json()
 
     def _handle_invalid_json_error(self, error, req, *args, **kwargs):
         abort(400, exc=error, messages={"body": [f"The request body is not valid JSON: {error}."]})

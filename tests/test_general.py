@@ -1,6 +1,8 @@
 """General: /v1/about (fast, signal-cli asked once per app) and /v1/health."""
 
+import os
 import threading
+import time
 
 from fake_signal_cli import FakeState
 
@@ -20,7 +22,7 @@ def test_about(client, fake):
     }
 
 
-def test_about_starts_signal_cli_once_per_app(make_app, tmp_path, monkeypatch):
+def test_about_starts_signal_cli_once_for_all_workers(make_app, tmp_path, monkeypatch):
     # `signal-cli --version` reads no --config: the fake logs it in its default config dir
     default_dir = tmp_path / "xdg" / "signal-cli"
     default_dir.mkdir(parents=True)
@@ -40,7 +42,12 @@ def test_about_starts_signal_cli_once_per_app(make_app, tmp_path, monkeypatch):
         ask()
     assert [run["argv"] for run in version_runs.log()] == [["--version"]]
 
-    # another app (another gunicorn worker) asks once for itself
+    # another app (another gunicorn worker) shares the version remembered in the data dir
+    assert make_app().test_client().get("/v1/about").get_json()["signal_cli"] == "0.13.19"
+    assert len(version_runs.log()) == 1
+    # a changed executable (an upgrade) is asked again
+    binary = app.extensions["signal_rest.signal_cli"].binary
+    os.utime(binary, ns=(time.time_ns(), time.time_ns() + 10**9))
     assert make_app().test_client().get("/v1/about").status_code == 200
     assert len(version_runs.log()) == 2
 
