@@ -23,7 +23,7 @@ from . import errors
 from .extensions import request_json
 from .schemas import parse_phone_number
 
-_TOKEN = re.compile(r"^[A-Za-z0-9._~+/=-]{16,512}$")
+_TOKEN = re.compile(r"^[A-Za-z0-9._~+/=-]{16,512}\Z")
 #: reachable without a token
 OPEN_ENDPOINTS = {"General.health", "static"}
 #: reachable by an account-limited token although they name no account

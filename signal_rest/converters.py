@@ -94,7 +94,7 @@ class DeviceIdConverter(BaseConverter):
     """``{deviceId}``: a linked device's number (1 is the primary device)."""
 
     def to_python(self, value):
-        if not value.isdigit() or not 0 < int(value) < 2**31:
+        if not (value.isascii() and value.isdigit()) or not 0 < int(value) < 2**31:
             raise InvalidPathParameter(f"'{value[:60]}' is not a device id.")
         return int(value)
 
@@ -130,7 +130,7 @@ CONVERTERS = {
     "groupid": (GroupIdConverter, {"type": "string", "example": "group.YWJj…"}),
     "recipient": (RecipientConverter, {"type": "string", "example": "+4915100000001"}),
     "group_or_invite": (GroupOrInviteConverter, {"type": "string"}),
-    "code": (VerificationCodeConverter, {"type": "string", "pattern": r"^[0-9]{3}-?[0-9]{3}$"}),
+    "code": (VerificationCodeConverter, {"type": "string", "pattern": r"^[0-9]{3}-?[0-9]{3}\Z"}),
     "individual": (IndividualConverter, {"type": "string", "example": "+4915100000001"}),
     "attachment_id": (AttachmentIdConverter, {"type": "string", "example": "Xy12AbCdEf.jpg"}),
     "device_id": (DeviceIdConverter, {"type": "integer", "minimum": 1}),

@@ -18,12 +18,12 @@ from . import attachments, config
 from .extensions import Schema
 from .signal_cli import GroupId
 
-_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_USERNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{2,31}\.[0-9]{2,9}$")
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}\Z")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
+_USERNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{2,31}\.[0-9]{2,9}\Z")
 _SPACES = re.compile(r"\s+")
-_STICKER = re.compile(r"^(?:[0-9a-f]{2})+:[0-9]{1,9}$")
-_MENTION = re.compile(r"^([0-9]{1,9}):([0-9]{1,9}):(.+)$", re.S)
+_STICKER = re.compile(r"^(?:[0-9a-f]{2})+:[0-9]{1,9}\Z")
+_MENTION = re.compile(r"^([0-9]{1,9}):([0-9]{1,9}):(.+)\Z", re.S)
 _MAX_TIMESTAMP = 2**63 - 1
 
 
@@ -85,7 +85,7 @@ def group_id_to_api(group_id):
 
 
 INVITE_LINK_PREFIX = "https://signal.group/#"
-_INVITE_LINK = re.compile(r"^https://signal\.group/#[A-Za-z0-9_+/=-]{16,2048}$")
+_INVITE_LINK = re.compile(r"^https://signal\.group/#[A-Za-z0-9_+/=-]{16,2048}\Z")
 
 
 def parse_invite_link(value):
@@ -178,17 +178,27 @@ class GroupIdField(fields.String):
         return group_id
 
 
-class Timestamp(fields.Integer):
-    """A message timestamp in milliseconds: a JSON number or a numeric string."""
+class WholeNumber(fields.Integer):
+    """A whole number: a JSON number or a numeric string (``1.5`` and ``"1e3"`` are refused)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool):
-            raise ma.ValidationError("Not a timestamp in milliseconds.")
-        if isinstance(value, str) and not value.strip().isdigit():
-            raise ma.ValidationError(f"'{_shorten(value)}' is not a timestamp in milliseconds.")
+            raise ma.ValidationError("Not a whole number.")
+        if isinstance(value, str) and not (value.strip().isascii() and value.strip().lstrip("-").isdigit()):
+            raise ma.ValidationError(f"'{_shorten(value)}' is not a whole number.")
         if isinstance(value, float) and not value.is_integer():
-            raise ma.ValidationError(f"{value} is not a whole number of milliseconds.")
-        number = super()._deserialize(value, attr, data, **kwargs)
+            raise ma.ValidationError(f"{value} is not a whole number.")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Timestamp(WholeNumber):
+    """A message timestamp in milliseconds: a JSON number or a numeric string."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            number = super()._deserialize(value, attr, data, **kwargs)
+        except ma.ValidationError:
+            raise ma.ValidationError(f"'{_shorten(value)}' is not a timestamp in milliseconds.") from None
         if not 0 < number <= _MAX_TIMESTAMP:
             raise ma.ValidationError(f"{number} is not a timestamp in milliseconds.")
         return number
@@ -239,8 +249,8 @@ class Mention(fields.Field):
 class MentionSchema(Schema):
     """One mention: a range of the text (UTF-16 code units) that names a user."""
 
-    start = fields.Integer(required=True, strict=False, validate=validate.Range(min=0, max=100_000))
-    length = fields.Integer(required=True, strict=False, validate=validate.Range(min=1, max=100_000))
+    start = WholeNumber(required=True, validate=validate.Range(min=0, max=100_000))
+    length = WholeNumber(required=True, validate=validate.Range(min=1, max=100_000))
     author = Recipient(required=True, groups=False, usernames=False)
 
 
@@ -496,8 +506,8 @@ class CreateGroupSchema(Schema):
     group_link = fields.String(validate=validate.OneOf(LINK_CHOICES))
     admins = _item_list(_MEMBER, max_items=1000)
     base64_avatar = Base64Attachment()
-    expiration_time = fields.Integer(validate=validate.Range(min=0, max=2**31 - 1))
-    message_expiration_timer = fields.Integer(validate=validate.Range(min=0, max=2**31 - 1))
+    expiration_time = WholeNumber(validate=validate.Range(min=0, max=2**31 - 1))
+    message_expiration_timer = WholeNumber(validate=validate.Range(min=0, max=2**31 - 1))
 
     @ma.post_load
     def merge_expiration(self, data, **kwargs):
@@ -614,20 +624,20 @@ class RegisterSchema(Schema):
     """Options of a registration."""
 
     use_voice = fields.Boolean(load_default=False)
-    captcha = Text(max_length=16 * 1024, validate=validate.Regexp(r"^(signalcaptcha://)?[\w.\-:/+=]+$"))
+    captcha = Text(max_length=16 * 1024, validate=validate.Regexp(r"^(signalcaptcha://)?[\w.\-:/+=]+\Z"))
 
 
 class VerifySchema(Schema):
     """The registration lock PIN, when the account has one."""
 
-    pin = fields.String(validate=validate.Regexp(r"^[0-9A-Za-z]{4,64}$", error="Not a Signal PIN."))
+    pin = fields.String(validate=validate.Regexp(r"^[0-9A-Za-z]{4,64}\Z", error="Not a Signal PIN."))
 
 
-VERIFICATION_CODE = re.compile(r"^[0-9]{3}-?[0-9]{3}$")
+VERIFICATION_CODE = re.compile(r"^[0-9]{3}-?[0-9]{3}\Z")
 #: a file name signal-cli gave a received attachment
 #: (signal-cli names them after their CDN key, unpadded base64url: it may start with '-'; these ids
 #: only ever name files in the attachments folder, never reach argv)
-ATTACHMENT_ID = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.=-]{0,254}$")
+ATTACHMENT_ID = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.=-]{0,254}\Z")
 
 
 # --- profiles -------------------------------------------------------------------------------------
@@ -716,7 +726,7 @@ class ReceiveQueryArgsSchema(Schema):
         load_default=1.0,
         validate=validate.Range(min=0, max=RECEIVE_MAX_TIMEOUT, error=f"Between 0 and {RECEIVE_MAX_TIMEOUT} seconds."),
     )
-    max_messages = fields.Integer(
+    max_messages = WholeNumber(
         validate=validate.Range(min=1, max=RECEIVE_MAX_MESSAGES, error=f"Between 1 and {RECEIVE_MAX_MESSAGES}.")
     )
     ignore_attachments = fields.Boolean(load_default=False)
@@ -777,13 +787,13 @@ class PinMessageSchema(Schema):
 
     target_author = Recipient(required=True, groups=False)
     timestamp = Timestamp(required=True)
-    duration = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    duration = WholeNumber(validate=validate.Range(min=1, max=2**31 - 1))
 
 
 # --- devices and linking -----------------------------------------------------------------------------
 
-_DEVICE_LINK = re.compile(r"^sgnl://linkdevice\?[A-Za-z0-9%=&_.~+/-]{1,2048}$")
-_DEVICE_NAME = re.compile(r"^[^\x00-\x1f\x7f]{1,50}$")
+_DEVICE_LINK = re.compile(r"^sgnl://linkdevice\?[A-Za-z0-9%=&_.~+/-]{1,2048}\Z")
+_DEVICE_NAME = re.compile(r"^[^\x00-\x1f\x7f]{1,50}\Z")
 
 
 class UnregisterSchema(Schema):
@@ -805,7 +815,7 @@ class QrCodeLinkQueryArgsSchema(Schema):
     device_name = Text(
         load_default="signal-rest", max_length=50, validate=validate.Regexp(_DEVICE_NAME, error="Not a device name.")
     )
-    qrcode_version = fields.Integer(load_default=10, validate=validate.Range(min=1, max=40))
+    qrcode_version = WholeNumber(load_default=10, validate=validate.Range(min=1, max=40))
 
 
 class AddDeviceSchema(Schema):
@@ -833,9 +843,9 @@ class DeviceLinkSchema(Schema):
 
 # --- accounts ---------------------------------------------------------------------------------------
 
-_PIN = re.compile(r"^[0-9A-Za-z]{4,64}$")
-_NICKNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{2,31}(\.[0-9]{2,9})?$")
-_TOKEN = re.compile(r"^[A-Za-z0-9._:/+=-]{1,8192}$")
+_PIN = re.compile(r"^[0-9A-Za-z]{4,64}\Z")
+_NICKNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{2,31}(\.[0-9]{2,9})?\Z")
+_TOKEN = re.compile(r"^[A-Za-z0-9._:/+=-]{1,8192}\Z")
 
 
 class RateLimitChallengeSchema(Schema):
@@ -888,7 +898,7 @@ class UpdateContactSchema(Schema):
 
     recipient = Recipient(required=True, groups=False, usernames=False)
     name = Text(max_length=256)
-    expiration_in_seconds = fields.Integer(validate=validate.Range(min=0, max=2**31 - 1))
+    expiration_in_seconds = WholeNumber(validate=validate.Range(min=0, max=2**31 - 1))
 
 
 class NicknameSchema(Schema):
@@ -926,7 +936,7 @@ class ContactSchema(Schema):
     profile = fields.Nested(ContactProfileSchema)
 
 
-_SAFETY_NUMBER = re.compile(r"^[0-9A-Za-z+/= ]{1,400}$")
+_SAFETY_NUMBER = re.compile(r"^[0-9A-Za-z+/= ]{1,400}\Z")
 
 
 class TrustSchema(Schema):
@@ -937,11 +947,16 @@ class TrustSchema(Schema):
     )
     trust_all_known_keys = fields.Boolean()
 
-    @ma.validates_schema
+    @ma.post_load
     def exactly_one(self, data, **kwargs):
-        """One of the two ways to trust, not both and not neither."""
+        """One of the two ways to trust, not both and not neither; the safety number without spaces."""
+        if "verified_safety_number" in data:
+            data["verified_safety_number"] = data["verified_safety_number"].replace(" ", "")
+            if not data["verified_safety_number"]:
+                raise ma.ValidationError("The safety number is empty.", "verified_safety_number")
         if bool(data.get("verified_safety_number")) == bool(data.get("trust_all_known_keys")):
             raise ma.ValidationError("Give exactly one of verified_safety_number and trust_all_known_keys: true.")
+        return data
 
 
 class IdentitySchema(Schema):
@@ -957,7 +972,7 @@ class IdentitySchema(Schema):
 
 # --- stickers ---------------------------------------------------------------------------------------
 
-_HEX = re.compile(r"^[0-9a-fA-F]{2,128}$")
+_HEX = re.compile(r"^[0-9a-fA-F]{2,128}\Z")
 
 
 class AddStickerPackSchema(Schema):
@@ -1007,7 +1022,7 @@ class PollVoteSchema(Schema):
     poll_author = Recipient(required=True, groups=False)
     poll_timestamp = Timestamp(required=True)
     selected_answers = fields.List(
-        fields.Integer(validate=validate.Range(min=1, max=10)), required=True, validate=validate.Length(min=1, max=10)
+        WholeNumber(validate=validate.Range(min=1, max=10)), required=True, validate=validate.Length(min=1, max=10)
     )
 
 

@@ -169,7 +169,10 @@ def _plain(value):
     """
     value = str(value)
     if not value or value.startswith("-") or "\0" in value or "\n" in value:
-        raise UnsafeArgument(f"Refused to pass {value[:40]!r} to signal-cli as a separate word.")
+        # the value itself stays out of the message: it may be a PIN or a verification code
+        raise UnsafeArgument(
+            "Refused a value that is empty, starts with '-' or holds a newline or NUL: signal-cli would misread it."
+        )
     return value
 
 
@@ -1264,6 +1267,10 @@ _NOT_FOUND = re.compile(r"Group not found|Could not find (attachment|avatar)|Unk
 
 
 def _user_error(message, details):
+    if "signal-cli: error:" in message:
+        # an argv signal-cli cannot parse: the usage text before the error says nothing useful
+        log.error("signal-cli could not parse %s:\n%s", details.get("argv"), message)
+        message = "signal-cli refused the arguments: " + message.split("signal-cli: error:", 1)[1].strip()
     if "Captcha required" in message or "Invalid captcha" in message:
         return CaptchaRequired(message, **details)
     if "is not registered" in message and "User" in message:

@@ -35,25 +35,26 @@ def fake(config_dir):
     return state
 
 
+def app_settings(signal_cli_bin, config_dir, **overrides):
+    """The settings of a test app; ``overrides`` win (``None``: leave the setting to the environment)."""
+    settings = {
+        "TESTING": True,
+        "SIGNAL_CLI_BIN": str(signal_cli_bin),
+        "SIGNAL_CLI_CONFIG_DIR": str(config_dir),
+        "SIGNAL_CLI_CMD_TIMEOUT": 20,
+        "SIGNAL_CLI_LOCK_TIMEOUT": 10,
+        "SIGNAL_REST_DEFAULT_ACCOUNT": "",
+        "PYTHON_SIGNAL_CLI_REST_API_ACCOUNT": "",
+        **overrides,
+    }
+    return {name: value for name, value in settings.items() if value is not None}
+
+
 @pytest.fixture
 def make_app(fake_bin, config_dir, fake):
     """Build another app like ``app``; keyword arguments override its settings (``None``: leave the
     setting to the environment)."""
-
-    def make(**overrides):
-        settings = {
-            "TESTING": True,
-            "SIGNAL_CLI_BIN": str(fake_bin),
-            "SIGNAL_CLI_CONFIG_DIR": str(config_dir),
-            "SIGNAL_CLI_CMD_TIMEOUT": 20,
-            "SIGNAL_CLI_LOCK_TIMEOUT": 10,
-            "SIGNAL_REST_DEFAULT_ACCOUNT": "",
-            "PYTHON_SIGNAL_CLI_REST_API_ACCOUNT": "",
-            **overrides,
-        }
-        return create_app({name: value for name, value in settings.items() if value is not None})
-
-    return make
+    return lambda **overrides: create_app(app_settings(fake_bin, config_dir, **overrides))
 
 
 @pytest.fixture
@@ -66,6 +67,17 @@ def app(make_app):
 def client(app):
     """A test client of ``app``."""
     return app.test_client()
+
+
+@pytest.fixture(scope="module")
+def validation_client(tmp_path_factory):
+    """A client for requests the service must refuse before it starts signal-cli.
+
+    Its SIGNAL_CLI_BIN does not exist, so a request that wrongly got past validation is answered
+    503 rather than 400. Built once per module: building an app costs more than such a request.
+    """
+    directory = tmp_path_factory.mktemp("validation")
+    return create_app(app_settings(directory / "no-signal-cli", directory / "config")).test_client()
 
 
 @pytest.fixture

@@ -118,6 +118,8 @@ def test_bad_trust_mode(client, body):
 
 
 @pytest.mark.parametrize("number", ["+49abc", "12", "-h"])
-def test_trust_mode_of_a_bad_number(client, number):
-    assert_error(client.get(f"/v1/configuration/{number}/settings"), 400, number)
-    assert_error(client.post(f"/v1/configuration/{number}/settings", json={"trust_mode": "always"}), 400, number)
+def test_trust_mode_of_a_bad_number(validation_client, number):
+    assert_error(validation_client.get(f"/v1/configuration/{number}/settings"), 400, number)
+    assert_error(
+        validation_client.post(f"/v1/configuration/{number}/settings", json={"trust_mode": "always"}), 400, number
+    )

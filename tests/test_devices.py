@@ -44,12 +44,6 @@ def test_voice_before_sms(client, fake):
     assert_error(client.post(f"/v1/register/{NEW}", json={"use_voice": True}), 400, "SMS verification")
 
 
-def test_captcha_required_says_how_to_get_one(client, fake):
-    fake.add_account(NEW, registered=False, captcha_required=True)
-    body = assert_error(client.post(f"/v1/register/{NEW}"), 400, "signalcaptchas.org", "signalcaptcha://", '"captcha"')
-    assert "--captcha" not in body["message"]
-
-
 def test_captcha_given(client, fake):
     fake.add_account(NEW, registered=False, captcha_required=CAPTCHA)
     assert client.post(f"/v1/register/{NEW}", json={"captcha": CAPTCHA}).status_code == 201
@@ -84,15 +78,13 @@ def test_register_a_registered_number(client):
         ([], "body"),
     ],
 )
-def test_register_bad_input(client, fake, body, field):
-    assert_error(client.post(f"/v1/register/{NEW}", json=body), 400, field=field)
-    assert fake.log() == []
+def test_register_bad_input(validation_client, body, field):
+    assert_error(validation_client.post(f"/v1/register/{NEW}", json=body), 400, field=field)
 
 
 @pytest.mark.parametrize("number", ["+49abc", "-v", "+0123456789"])
-def test_register_bad_number(client, fake, number):
-    assert_error(client.post(f"/v1/register/{number}"), 400, number)
-    assert fake.log() == []
+def test_register_bad_number(validation_client, number):
+    assert_error(validation_client.post(f"/v1/register/{number}"), 400, number)
 
 
 # --- verify -------------------------------------------------------------------------------------
@@ -147,12 +139,10 @@ def test_verify_without_register(client, fake):
 
 
 @pytest.mark.parametrize("token", ["12345", "1234567", "abcdef", "12-3456", "-123456", "123%20456"])
-def test_verify_bad_code(client, fake, session, token):
-    assert_error(client.post(f"/v1/register/{NEW}/verify/{token}"), 400, "six digits")
-    assert fake.log() == []
+def test_verify_bad_code(validation_client, token):
+    assert_error(validation_client.post(f"/v1/register/{NEW}/verify/{token}"), 400, "six digits")
 
 
 @pytest.mark.parametrize("pin", ["12", "12 34", "-1234", "--pin", 1234])
-def test_verify_bad_pin(client, fake, session, pin):
-    assert_error(client.post(f"/v1/register/{NEW}/verify/123456", json={"pin": pin}), 400, field="pin")
-    assert fake.log() == []
+def test_verify_bad_pin(validation_client, pin):
+    assert_error(validation_client.post(f"/v1/register/{NEW}/verify/123456", json={"pin": pin}), 400, field="pin")

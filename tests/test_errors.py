@@ -9,7 +9,7 @@ import time
 from urllib.parse import quote
 
 import pytest
-from helpers import ACCOUNT, OTHER, api_group_id, assert_error, b64, last_run, words
+from helpers import ACCOUNT, OTHER, add_group_with_id, api_group_id, assert_error, b64, last_run, words
 
 import signal_rest
 
@@ -33,6 +33,8 @@ API_TAGS = [
 ]
 SEND = {"number": ACCOUNT, "recipients": [OTHER], "message": "hi"}
 GROUPS = f"/v1/groups/{ACCOUNT}"
+#: a raw group id with '+', '/' and '=' in it
+GROUP_ID = b64(b"\xfb\xef\xff" + bytes(29))
 
 
 def wait_for(condition, timeout=10.0):
@@ -52,8 +54,8 @@ def started_processes(fake):
 
 
 @pytest.mark.parametrize("path", ["/nope", "/v1", "/v3/send", "/v1/groups", "/docs/swagger-ui/missing.js"])
-def test_unknown_route_is_404_json(client, path):
-    assert_error(client.get(path), 404, "/docs")
+def test_unknown_route_is_404_json(validation_client, path):
+    assert_error(validation_client.get(path), 404, "/docs")
 
 
 @pytest.mark.parametrize(
@@ -66,27 +68,24 @@ def test_unknown_route_is_404_json(client, path):
         ("get", f"/v1/register/{ACCOUNT}", "POST"),
     ],
 )
-def test_wrong_method_is_405_json(client, fake, method, path, allowed):
-    response = getattr(client, method)(path)
+def test_wrong_method_is_405_json(validation_client, method, path, allowed):
+    response = getattr(validation_client, method)(path)
     assert_error(response, 405, "/docs")
     assert allowed in response.headers["Allow"]
-    assert fake.log() == []
 
 
 # --- request bodies -------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("data", ["{bad", '{"number": "+49…",}', "{'a': 1}", '{"a": 1}x'])
-def test_invalid_json_is_400(client, fake, data):
-    assert_error(client.post("/v2/send", data=data, content_type="application/json"), 400, "not valid JSON")
-    assert fake.log() == []
+def test_invalid_json_is_400(validation_client, data):
+    assert_error(validation_client.post("/v2/send", data=data, content_type="application/json"), 400, "not valid JSON")
 
 
 @pytest.mark.parametrize("body", [[SEND], "send", 5, True])
 @pytest.mark.parametrize("path", ["/v2/send", "/v1/configuration", f"/v1/register/{ACCOUNT}"])
-def test_body_that_is_not_an_object_is_400(client, fake, path, body):
-    assert_error(client.post(path, json=body), 400, "JSON object", field="body")
-    assert fake.log() == []
+def test_body_that_is_not_an_object_is_400(validation_client, path, body):
+    assert_error(validation_client.post(path, json=body), 400, "JSON object", field="body")
 
 
 @pytest.mark.parametrize("content_type", [None, "text/plain", "text/plain; charset=utf-8", "application/octet-stream"])
@@ -97,7 +96,7 @@ def test_body_is_json_whatever_the_content_type(client, fake, content_type):
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "body", "expected_words"),
+    ("method", "path", "body", "status", "expected_words"),
     [
         (
             "post",
@@ -119,6 +118,7 @@ def test_body_is_json_whatever_the_content_type(client, fake, content_type):
                 "notify_self": None,
                 "an_unknown_key": {"is": "ignored"},
             },
+            201,
             ["send", "--message-from-stdin", "--notify-self", "--", OTHER],
         ),
         (
@@ -135,40 +135,44 @@ def test_body_is_json_whatever_the_content_type(client, fake, content_type):
                 "expiration_time": None,
                 "message_expiration_timer": None,
             },
+            201,
             ["updateGroup", "--name=T"],
         ),
         (
             "put",
             f"/v1/profiles/{ACCOUNT}",
             {"name": "A", "family_name": "", "about": None, "base64_avatar": "", "remove_avatar": None},
+            204,
             ["updateProfile", "--given-name=A"],
         ),
     ],
 )
-def test_null_empty_string_and_empty_list_mean_absent(client, fake, method, path, body, expected_words):
+def test_null_empty_string_and_empty_list_mean_absent(client, fake, method, path, body, status, expected_words):
     response = getattr(client, method)(path, json=body)
-    assert response.status_code in (201, 204), response.get_json()
+    assert response.status_code == status, response.get_json()
     assert words(last_run(fake)) == expected_words
 
 
 @pytest.mark.parametrize(
-    ("path", "body", "word"),
+    ("path", "body", "status", "word"),
     [
         (
             "/v2/send",
             {**SEND, "quote_timestamp": "1700000000000", "quote_author": OTHER},
+            201,
             "--quote-timestamp=1700000000000",
         ),
-        ("/v2/send", {**SEND, "edit_timestamp": "1700000000001"}, "--edit-timestamp=1700000000001"),
+        ("/v2/send", {**SEND, "edit_timestamp": "1700000000001"}, 201, "--edit-timestamp=1700000000001"),
         (
             f"/v1/reactions/{ACCOUNT}",
             {"reaction": "👍", "recipient": OTHER, "target_author": OTHER, "timestamp": "1700000000002"},
+            204,
             "--target-timestamp=1700000000002",
         ),
     ],
 )
-def test_numeric_string_timestamps(client, fake, path, body, word):
-    assert client.post(path, json=body).status_code in (201, 204)
+def test_numeric_string_timestamps(client, fake, path, body, status, word):
+    assert client.post(path, json=body).status_code == status
     assert word in last_run(fake)["argv"]
 
 
@@ -188,32 +192,27 @@ def test_oversized_body_is_413_json(make_app, fake):
 @pytest.fixture
 def group(fake):
     """A group of ACCOUNT whose id has '+', '/' and '=' in it."""
-    group_id = b64(b"\xfb\xef\xff" + bytes(29))
-    fake.add_group(ACCOUNT, members=[OTHER], admins=[ACCOUNT, OTHER])
-    fake.update(lambda state: state["accounts"][ACCOUNT]["groups"][0].update(id=group_id))
-    return group_id
+    return add_group_with_id(fake, GROUP_ID, members=[OTHER], admins=[ACCOUNT, OTHER])
 
 
 @pytest.mark.parametrize(
-    ("path", "account"),
+    "path",
     [
-        (f"/v1/groups/%2B{ACCOUNT[1:]}", ACCOUNT),
-        (f"/v1/groups/{ACCOUNT[1:]}", ACCOUNT),
-        (f"/v1/groups/%2B{ACCOUNT[1:]}/GROUP", ACCOUNT),
-        (f"/v1/groups/{ACCOUNT}/GROUP%3D", ACCOUNT),
-        (f"/v1/groups/{ACCOUNT}/RAW", ACCOUNT),
+        f"/v1/groups/%2B{ACCOUNT[1:]}/{api_group_id(GROUP_ID)}",
+        f"/v1/groups/{ACCOUNT[1:]}/{api_group_id(GROUP_ID)}",
+        f"/v1/groups/{ACCOUNT}/{api_group_id(GROUP_ID).replace('=', '%3D')}",
+        f"/v1/groups/{ACCOUNT}/{quote(api_group_id(GROUP_ID), safe='')}",
+        f"/v1/groups/{ACCOUNT}/{quote(GROUP_ID, safe='')}",
+        f"/v1/groups/{ACCOUNT}/{GROUP_ID}",
     ],
 )
-def test_percent_encoded_path_parameters(client, fake, group, path, account):
-    encoded_api_id = api_group_id(group)[:-1]  # the test adds the final '=' itself, encoded
-    path = path.replace("GROUP%3D", quote(api_group_id(group), safe=".")).replace("GROUP", encoded_api_id + "%3D")
-    path = path.replace("RAW", quote(group, safe=""))
+def test_percent_encoded_path_parameters(client, fake, group, path):
     response = client.get(path)
     assert response.status_code == 200, response.get_json()
+    assert response.get_json()["internal_id"] == GROUP_ID
     run = last_run(fake)
-    assert run["account"] == account
-    if "-g" in run["argv"]:
-        assert words(run) == ["listGroups", "-g", group]
+    assert run["account"] == ACCOUNT
+    assert words(run) == ["listGroups", "-g", GROUP_ID]
 
 
 @pytest.mark.parametrize(
@@ -226,8 +225,9 @@ def test_percent_encoded_path_parameters(client, fake, group, path, account):
         ("post", f"/v1/send/{OTHER}/", {"number": ACCOUNT, "message": "hi"}, 201),
         ("get", f"/v1/search/?numbers={OTHER}&number={ACCOUNT}", None, 200),
         ("get", f"{GROUPS}/", None, 200),
-        ("get", f"{GROUPS}/GROUP/", None, 200),
-        ("post", f"{GROUPS}/GROUP/quit/", None, 204),
+        ("get", f"{GROUPS}/{api_group_id(GROUP_ID)}/", None, 200),
+        ("get", f"{GROUPS}/{GROUP_ID}/", None, 200),
+        ("post", f"{GROUPS}/{api_group_id(GROUP_ID)}/quit/", None, 204),
         ("put", f"/v1/profiles/{ACCOUNT}/", {"name": "A"}, 204),
         (
             "post",
@@ -238,7 +238,7 @@ def test_percent_encoded_path_parameters(client, fake, group, path, account):
     ],
 )
 def test_trailing_slash_is_tolerated(client, group, method, path, body, status):
-    response = getattr(client, method)(path.replace("GROUP", api_group_id(group)), json=body)
+    response = getattr(client, method)(path, json=body)
     assert response.status_code == status, response.get_json()
 
 
@@ -341,8 +341,6 @@ def test_timeout_is_504_and_the_process_is_gone(make_app, fake):
     (process,) = started_processes(fake)
     with pytest.raises(ProcessLookupError):
         os.kill(process["pid"], 0)
-    # killed, so it never wrote its end record
-    assert fake.log() == []
 
 
 def test_busy_account_is_503_with_retry_after(make_app, fake):

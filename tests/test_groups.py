@@ -153,16 +153,23 @@ def test_raw_id_that_starts_with_a_slash(client, fake, path_id):
     assert words(last_run(fake)) == ["quitGroup", "-g", LEADING_SLASH_GROUP]
 
 
-@pytest.mark.parametrize("path_id", [api_group_id(SLASHED_GROUP), SLASHED_GROUP])
-def test_show_group_with_a_trailing_slash(client, group, path_id):
-    response = client.get(f"/v1/groups/{ACCOUNT}/{path_id}/")
-    assert response.status_code == 200, response.get_json()
-    assert response.get_json()["internal_id"] == SLASHED_GROUP
-
-
-def test_unknown_group_is_404(client, fake, group):
-    assert_error(client.get(f"/v1/groups/{ACCOUNT}/{UNKNOWN_GROUP}"), 404, api_group_id(UNKNOWN_GROUP))
-    assert words(last_run(fake)) == ["listGroups", "-g", UNKNOWN_GROUP]
+@pytest.mark.parametrize(
+    ("method", "suffix", "command", "shown_id"),
+    [
+        ("get", "", "listGroups", api_group_id(UNKNOWN_GROUP)),
+        ("put", "", "updateGroup", UNKNOWN_GROUP),
+        ("patch", "", "updateGroup", UNKNOWN_GROUP),
+        ("delete", "", "quitGroup", UNKNOWN_GROUP),
+        ("post", "/quit", "quitGroup", UNKNOWN_GROUP),
+        ("post", "/join", "updateGroup", UNKNOWN_GROUP),
+    ],
+)
+def test_unknown_group_is_404(client, fake, group, method, suffix, command, shown_id):
+    response = getattr(client, method)(
+        f"/v1/groups/{ACCOUNT}/{api_group_id(UNKNOWN_GROUP)}{suffix}", json={"name": "N"}
+    )
+    assert_error(response, 404, shown_id)
+    assert words(last_run(fake))[:3] == [command, "-g", UNKNOWN_GROUP]
 
 
 # --- create -----------------------------------------------------------------------------------------
@@ -262,10 +269,9 @@ GROUP_FIELD_PROBLEMS = [
     [({"name": None}, "name"), ({"name": ""}, "name"), ({"group_link": "unchanged"}, "group_link")]
     + GROUP_FIELD_PROBLEMS,
 )
-def test_create_group_bad_input(client, fake, fields, field):
+def test_create_group_bad_input(validation_client, fields, field):
     body = {"name": "Team", "members": [OTHER], **fields}
-    assert_error(client.post(f"/v1/groups/{ACCOUNT}", json=body), 400, field=field)
-    assert fake.log() == []
+    assert_error(validation_client.post(f"/v1/groups/{ACCOUNT}", json=body), 400, field=field)
 
 
 def test_create_group_with_an_unregistered_member(client, fake):
@@ -344,22 +350,15 @@ def test_patch_answers_with_the_changed_group(client, fake, group):
         ({"add_members": ["-m"]}, "add_members[0]"),
         ({"add_members": [OTHER, "bad"]}, "add_members[1]"),
         ({"add_admins": ["u:alice.42"]}, "add_admins[0]"),
+        ({"add_admins": ["-a"]}, "add_admins[0]"),
         ({"group_link": "sometimes"}, "group_link"),
     ]
     + GROUP_FIELD_PROBLEMS,
 )
 @pytest.mark.parametrize("method", ["put", "patch"])
-def test_change_group_bad_input(client, fake, group, method, fields, field):
-    response = getattr(client, method)(f"/v1/groups/{ACCOUNT}/{SLASHED_GROUP}", json=fields)
+def test_change_group_bad_input(validation_client, method, fields, field):
+    response = getattr(validation_client, method)(f"/v1/groups/{ACCOUNT}/{SLASHED_GROUP}", json=fields)
     assert_error(response, 400, field=field)
-    assert fake.log() == []
-
-
-@pytest.mark.parametrize("method", ["put", "patch"])
-def test_change_unknown_group_is_404(client, fake, method):
-    response = getattr(client, method)(f"/v1/groups/{ACCOUNT}/{api_group_id(UNKNOWN_GROUP)}", json={"name": "N"})
-    assert_error(response, 404, UNKNOWN_GROUP)
-    assert words(last_run(fake))[:3] == ["updateGroup", "-g", UNKNOWN_GROUP]
 
 
 # --- delete, quit, join -------------------------------------------------------------------------------
@@ -382,22 +381,10 @@ def test_quit_group(client, fake):
     assert fake_group(fake, group_id)["isMember"] is False
 
 
-def test_quit_as_the_last_admin(client, fake, group):
-    fake.update(lambda state: fake_group_in(state, SLASHED_GROUP).update(admins=[{"number": ACCOUNT}]))
-    assert_error(client.post(f"/v1/groups/{ACCOUNT}/{SLASHED_GROUP}/quit"), 400, "--admin")
-
-
-def fake_group_in(state, group_id):
-    return next(g for g in state["accounts"][ACCOUNT]["groups"] if g["id"] == group_id)
-
-
-@pytest.mark.parametrize(
-    ("method", "suffix"),
-    [("delete", ""), ("post", "/quit"), ("post", "/join"), ("get", "")],
-)
-def test_unknown_group_on_every_route_is_404(client, method, suffix):
-    response = getattr(client, method)(f"/v1/groups/{ACCOUNT}/{api_group_id(UNKNOWN_GROUP)}{suffix}")
-    assert_error(response, 404)
+def test_quit_as_the_last_admin(client, fake):
+    group_id = fake.add_group(ACCOUNT, members=[OTHER])
+    assert_error(client.post(f"/v1/groups/{ACCOUNT}/{group_id}/quit"), 400, "--admin")
+    assert fake_group(fake, group_id)["isMember"] is True
 
 
 @pytest.mark.parametrize(
@@ -420,7 +407,7 @@ def test_join_through_an_invite_link(client, fake, path_link):
     assert fake_group(fake, group_id)["isMember"] is True
 
 
-def test_join_by_group_id_accepts_the_invitation(client, fake, group):
+def test_join_by_group_id(client, fake, group):
     response = client.post(f"/v1/groups/{ACCOUNT}/{api_group_id(SLASHED_GROUP)}/join")
     assert response.status_code == 204
     assert words(last_run(fake)) == ["updateGroup", "-g", SLASHED_GROUP]
@@ -435,9 +422,8 @@ def test_join_by_group_id_accepts_the_invitation(client, fake, group):
         quote("--uri=https://signal.group/#" + INVITE_LINK[22:], safe=""),
     ],
 )
-def test_join_bad_link(client, fake, path_link):
-    assert_error(client.post(f"/v1/groups/{ACCOUNT}/{path_link}/join"), 400)
-    assert fake.log() == []
+def test_join_bad_link(validation_client, path_link):
+    assert_error(validation_client.post(f"/v1/groups/{ACCOUNT}/{path_link}/join"), 400)
 
 
 # --- bad paths and signal-cli errors -----------------------------------------------------------------------
@@ -448,24 +434,21 @@ def test_join_bad_link(client, fake, path_link):
     [("get", ""), ("put", ""), ("patch", ""), ("delete", ""), ("post", "/quit"), ("post", "/join")],
 )
 @pytest.mark.parametrize("bad_id", ["group.abc", "-g", "abc", b64(b"x" * 20), quote("--group-id=x", safe="")])
-def test_bad_group_id(client, fake, method, suffix, bad_id):
-    response = getattr(client, method)(f"/v1/groups/{ACCOUNT}/{bad_id}{suffix}", json={"name": "N"})
+def test_bad_group_id(validation_client, method, suffix, bad_id):
+    response = getattr(validation_client, method)(f"/v1/groups/{ACCOUNT}/{bad_id}{suffix}", json={"name": "N"})
     assert_error(response, 400)
-    assert fake.log() == []
 
 
 @pytest.mark.parametrize("number", ["+49abc", "-a", "12"])
-def test_bad_number(client, fake, number):
-    assert_error(client.get(f"/v1/groups/{number}"), 400, number)
-    assert_error(client.post(f"/v1/groups/{number}", json={"name": "N"}), 400, number)
-    assert_error(client.get(f"/v1/groups/{number}/{api_group_id(SLASHED_GROUP)}"), 400, number)
-    assert fake.log() == []
+def test_bad_number(validation_client, number):
+    assert_error(validation_client.get(f"/v1/groups/{number}"), 400, number)
+    assert_error(validation_client.post(f"/v1/groups/{number}", json={"name": "N"}), 400, number)
+    assert_error(validation_client.get(f"/v1/groups/{number}/{api_group_id(SLASHED_GROUP)}"), 400, number)
 
 
 @pytest.mark.parametrize("expand", ["maybe", "2"])
-def test_bad_expand(client, fake, expand):
-    assert_error(client.get(f"/v1/groups/{ACCOUNT}?expand={expand}"), 400, field="expand")
-    assert fake.log() == []
+def test_bad_expand(validation_client, expand):
+    assert_error(validation_client.get(f"/v1/groups/{ACCOUNT}?expand={expand}"), 400, field="expand")
 
 
 def test_unregistered_account(client):

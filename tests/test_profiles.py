@@ -66,15 +66,13 @@ def test_avatar_unchanged_unless_removed(client, fake, body, kept):
         ({"name": "A", "remove_avatar": True, "base64_avatar": b64(JPEG)}, "remove_avatar"),
     ],
 )
-def test_bad_input(client, fake, body, field):
-    assert_error(client.put(f"/v1/profiles/{ACCOUNT}", json=body), 400, field=field)
-    assert fake.log() == []
+def test_bad_input(validation_client, body, field):
+    assert_error(validation_client.put(f"/v1/profiles/{ACCOUNT}", json=body), 400, field=field)
 
 
 @pytest.mark.parametrize("number", ["+49abc", "--config"])
-def test_bad_number(client, fake, number):
-    assert_error(client.put(f"/v1/profiles/{number}", json={"name": "A"}), 400, number)
-    assert fake.log() == []
+def test_bad_number(validation_client, number):
+    assert_error(validation_client.put(f"/v1/profiles/{number}", json={"name": "A"}), 400, number)
 
 
 def test_signal_cli_failure_removes_the_avatar_file(client, fake):

@@ -43,6 +43,7 @@ def test_numbers_are_normalised_and_split(client, fake, query):
         (f"/v1/search/%2B{ACCOUNT[1:]}?{LOOKUP}", {}, ACCOUNT),
         # then the number in the query
         (f"/v1/search?number={SECOND_ACCOUNT}&{LOOKUP}", {"SIGNAL_REST_DEFAULT_ACCOUNT": ACCOUNT}, SECOND_ACCOUNT),
+        (f"/v1/search?number=+{SECOND_ACCOUNT[1:]}&{LOOKUP}", {}, SECOND_ACCOUNT),
         # then the default account
         (f"/v1/search?{LOOKUP}", {"SIGNAL_REST_DEFAULT_ACCOUNT": SECOND_ACCOUNT}, SECOND_ACCOUNT),
         (f"/v1/search?{LOOKUP}", {"PYTHON_SIGNAL_CLI_REST_API_ACCOUNT": SECOND_ACCOUNT}, SECOND_ACCOUNT),
@@ -87,18 +88,16 @@ def test_no_registered_account_to_search_with(client, fake):
         (f"numbers={OTHER},--config=/etc", "--config=/etc"),
     ],
 )
-def test_bad_numbers(client, fake, query, fragment):
-    body = assert_error(client.get(f"/v1/search?{query}"), 400, field="numbers")
+def test_bad_numbers(validation_client, query, fragment):
+    body = assert_error(validation_client.get(f"/v1/search?{query}"), 400, field="numbers")
     if fragment:
         assert fragment in body["message"]
-    assert fake.log() == []
 
 
 @pytest.mark.parametrize("account", ["-a", "%2B49abc", "12345"])
-def test_bad_searching_account(client, fake, account):
-    assert_error(client.get(f"/v1/search?number={account}&numbers={OTHER}"), 400, field="number")
-    assert_error(client.get(f"/v1/search/{account}?numbers={OTHER}"), 400)
-    assert fake.log() == []
+def test_bad_searching_account(validation_client, account):
+    assert_error(validation_client.get(f"/v1/search?number={account}&numbers={OTHER}"), 400, field="number")
+    assert_error(validation_client.get(f"/v1/search/{account}?numbers={OTHER}"), 400)
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from flask_smorest import abort
 
 from ..extensions import Blueprint, signal_cli
 from ..responses import file_response
+from ..schemas import ATTACHMENT_ID
 
 blp = Blueprint("Attachments", __name__, description="Files that came with received messages.")
 
@@ -30,7 +31,11 @@ def list_attachments():
     folder = _attachments_dir()
     if not folder.is_dir():
         return []
-    return sorted(entry.name for entry in folder.iterdir() if entry.is_file() and not entry.is_symlink())
+    return sorted(
+        entry.name
+        for entry in folder.iterdir()
+        if entry.is_file() and not entry.is_symlink() and ATTACHMENT_ID.match(entry.name)
+    )
 
 
 @blp.route("/v1/attachments/<attachment_id:attachment>")

@@ -31,6 +31,6 @@ def trust(data, number, number_to_trust):
     signal_cli().trust(
         number,
         number_to_trust,
-        safety_number=(data.get("verified_safety_number") or "").replace(" ", "") or None,
+        safety_number=data.get("verified_safety_number"),
         all_known_keys=bool(data.get("trust_all_known_keys")),
     )
