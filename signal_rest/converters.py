@@ -130,7 +130,7 @@ CONVERTERS = {
     "groupid": (GroupIdConverter, {"type": "string", "example": "group.YWJj…"}),
     "recipient": (RecipientConverter, {"type": "string", "example": "+4915100000001"}),
     "group_or_invite": (GroupOrInviteConverter, {"type": "string"}),
-    "code": (VerificationCodeConverter, {"type": "string", "pattern": r"^[0-9]{3}-?[0-9]{3}\Z"}),
+    "code": (VerificationCodeConverter, {"type": "string", "pattern": r"^[0-9]{3}-?[0-9]{3}$"}),
     "individual": (IndividualConverter, {"type": "string", "example": "+4915100000001"}),
     "attachment_id": (AttachmentIdConverter, {"type": "string", "example": "Xy12AbCdEf.jpg"}),
     "device_id": (DeviceIdConverter, {"type": "integer", "minimum": 1}),

@@ -13,6 +13,7 @@ per-recipient results, rate limits add the challenge tokens.
 import logging
 from http import HTTPStatus
 
+import marshmallow as ma
 from flask import jsonify, request
 
 from . import signal_cli as sc
@@ -50,6 +51,18 @@ _CAPTCHA_HELP = (
     "Signal requires a captcha. Open https://signalcaptchas.org/registration/generate.html, solve it, "
     "copy the 'Open Signal' link (it starts with signalcaptcha://) and send it again as \"captcha\"."
 )
+
+
+class ErrorSchema(ma.Schema):
+    """The one error body of the service (documented on every operation)."""
+
+    error = ma.fields.String(metadata={"description": "What went wrong and what to do"})
+    message = ma.fields.String(metadata={"description": "The same sentence (the seed API's name)"})
+    status = ma.fields.Integer(metadata={"description": "The HTTP status"})
+    description = ma.fields.String(metadata={"description": "The HTTP status's name"})
+    errors = ma.fields.Dict(metadata={"description": "Problems per field, or the recipients a send failed for"})
+    challenge_tokens = ma.fields.List(ma.fields.String(), metadata={"description": "With 429: captcha challenges"})
+    account = ma.fields.String(allow_none=True, metadata={"description": "With 429: the rate-limited account"})
 
 
 def error_response(status, message, *, errors=None, headers=None, **extra):

@@ -82,13 +82,15 @@ class Blueprint(BaseBlueprint):
 
         def decorator(func):
             func = self.response(status_code, description=description)(func)
-            return self.doc(responses={str(status_code): {"content": content}})(func)
+            return self.doc(responses={str(status_code): {"description": description, "content": content}})(func)
 
         return decorator
 
 
 class Api(BaseApi):
-    """flask-smorest Api whose HTTP errors use the service's one error body."""
+    """flask-smorest Api whose HTTP errors use the service's one error body (and document it)."""
+
+    ERROR_SCHEMA = errors.ErrorSchema
 
     def handle_http_exception(self, error):
         """Route every HTTP error through :mod:`signal_rest.errors`."""

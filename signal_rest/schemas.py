@@ -22,7 +22,7 @@ _E164 = re.compile(r"^\+[1-9][0-9]{6,14}\Z")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 _USERNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{2,31}\.[0-9]{2,9}\Z")
 _SPACES = re.compile(r"\s+")
-_STICKER = re.compile(r"^(?:[0-9a-f]{2})+:[0-9]{1,9}\Z")
+_STICKER = re.compile(r"^(?:[0-9a-f]{2})+:[0-9]{1,9}$")
 _MENTION = re.compile(r"^([0-9]{1,9}):([0-9]{1,9}):(.+)\Z", re.S)
 _MAX_TIMESTAMP = 2**63 - 1
 
@@ -30,6 +30,16 @@ _MAX_TIMESTAMP = 2**63 - 1
 def _shorten(value, limit=60):
     text = str(value)
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+class FullMatch(validate.Regexp):
+    """Like ``validate.Regexp``, but the whole value must match: ``$`` does not let a trailing
+    newline through (the pattern stays ECMA-compatible for the OpenAPI document)."""
+
+    def __call__(self, value):
+        if self.regex.fullmatch(value) is None:
+            raise ma.ValidationError(self._format_error(value))
+        return value
 
 
 # --- value parsers (shared by fields and URL converters) ------------------------------------------
@@ -261,16 +271,6 @@ def _item_list(item, *, max_items=100, **kwargs):
 # --- responses shared by several blueprints -----------------------------------------------------------
 
 
-class ErrorSchema(Schema):
-    """The one error body of the service."""
-
-    error = fields.String()
-    message = fields.String()
-    status = fields.Integer()
-    description = fields.String()
-    errors = fields.Dict()
-
-
 class TimestampSchema(Schema):
     """A sent message's timestamp (a string of milliseconds)."""
 
@@ -428,7 +428,7 @@ class SendMessageSchema(AccountMixin, Schema):
     quote_author = Recipient(groups=False)
     quote_message = Text(max_length=64 * 1024)
     quote_mentions = _item_list(Mention(), max_items=1000)
-    sticker = fields.String(validate=validate.Regexp(_STICKER, error="Not of the form <packId hex>:<stickerId>."))
+    sticker = fields.String(validate=FullMatch(_STICKER, error="Not of the form <packId hex>:<stickerId>."))
     edit_timestamp = Timestamp()
     link_preview = fields.Nested(LinkPreviewSchema)
     view_once = fields.Boolean()
@@ -624,13 +624,13 @@ class RegisterSchema(Schema):
     """Options of a registration."""
 
     use_voice = fields.Boolean(load_default=False)
-    captcha = Text(max_length=16 * 1024, validate=validate.Regexp(r"^(signalcaptcha://)?[\w.\-:/+=]+\Z"))
+    captcha = Text(max_length=16 * 1024, validate=FullMatch(r"^(signalcaptcha://)?[\w.\-:/+=]+$"))
 
 
 class VerifySchema(Schema):
     """The registration lock PIN, when the account has one."""
 
-    pin = fields.String(validate=validate.Regexp(r"^[0-9A-Za-z]{4,64}\Z", error="Not a Signal PIN."))
+    pin = fields.String(validate=FullMatch(r"^[0-9A-Za-z]{4,64}$", error="Not a Signal PIN."))
 
 
 VERIFICATION_CODE = re.compile(r"^[0-9]{3}-?[0-9]{3}\Z")
@@ -792,8 +792,8 @@ class PinMessageSchema(Schema):
 
 # --- devices and linking -----------------------------------------------------------------------------
 
-_DEVICE_LINK = re.compile(r"^sgnl://linkdevice\?[A-Za-z0-9%=&_.~+/-]{1,2048}\Z")
-_DEVICE_NAME = re.compile(r"^[^\x00-\x1f\x7f]{1,50}\Z")
+_DEVICE_LINK = re.compile(r"^sgnl://linkdevice\?[A-Za-z0-9%=&_.~+/-]{1,2048}$")
+_DEVICE_NAME = re.compile(r"^[^\x00-\x1f\x7f]{1,50}$")
 
 
 class UnregisterSchema(Schema):
@@ -813,7 +813,7 @@ class QrCodeLinkQueryArgsSchema(Schema):
     """The new device's name, and the QR code's size (version)."""
 
     device_name = Text(
-        load_default="signal-rest", max_length=50, validate=validate.Regexp(_DEVICE_NAME, error="Not a device name.")
+        load_default="signal-rest", max_length=50, validate=FullMatch(_DEVICE_NAME, error="Not a device name.")
     )
     qrcode_version = WholeNumber(load_default=10, validate=validate.Range(min=1, max=40))
 
@@ -822,7 +822,7 @@ class AddDeviceSchema(Schema):
     """The ``sgnl://linkdevice?…`` URI shown by the device to link."""
 
     uri = fields.String(
-        required=True, validate=validate.Regexp(_DEVICE_LINK, error="Not a sgnl://linkdevice?… device link.")
+        required=True, validate=FullMatch(_DEVICE_LINK, error="Not a sgnl://linkdevice?… device link.")
     )
 
 
@@ -843,15 +843,15 @@ class DeviceLinkSchema(Schema):
 
 # --- accounts ---------------------------------------------------------------------------------------
 
-_PIN = re.compile(r"^[0-9A-Za-z]{4,64}\Z")
-_NICKNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{2,31}(\.[0-9]{2,9})?\Z")
-_TOKEN = re.compile(r"^[A-Za-z0-9._:/+=-]{1,8192}\Z")
+_PIN = re.compile(r"^[0-9A-Za-z]{4,64}$")
+_NICKNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{2,31}(\.[0-9]{2,9})?$")
+_TOKEN = re.compile(r"^[A-Za-z0-9._:/+=-]{1,8192}$")
 
 
 class RateLimitChallengeSchema(Schema):
     """A solved captcha for a rate-limit challenge."""
 
-    challenge_token = fields.String(required=True, validate=validate.Regexp(_TOKEN, error="Not a challenge token."))
+    challenge_token = fields.String(required=True, validate=FullMatch(_TOKEN, error="Not a challenge token."))
     captcha = Text(required=True, max_length=16 * 1024)
 
 
@@ -867,7 +867,7 @@ class UsernameSchema(Schema):
 
     username = fields.String(
         required=True,
-        validate=validate.Regexp(_NICKNAME, error="3–32 letters, digits or _, not starting with a digit."),
+        validate=FullMatch(_NICKNAME, error="3–32 letters, digits or _, not starting with a digit."),
     )
 
 
@@ -881,7 +881,7 @@ class UsernameResultSchema(Schema):
 class PinSchema(Schema):
     """The registration lock PIN."""
 
-    pin = fields.String(required=True, validate=validate.Regexp(_PIN, error="4–64 digits or letters."))
+    pin = fields.String(required=True, validate=FullMatch(_PIN, error="4–64 digits or letters."))
 
 
 # --- contacts and identities -------------------------------------------------------------------------
@@ -936,14 +936,14 @@ class ContactSchema(Schema):
     profile = fields.Nested(ContactProfileSchema)
 
 
-_SAFETY_NUMBER = re.compile(r"^[0-9A-Za-z+/= ]{1,400}\Z")
+_SAFETY_NUMBER = re.compile(r"^[0-9A-Za-z+/= ]{1,400}$")
 
 
 class TrustSchema(Schema):
     """Either a verified safety number, or ``trust_all_known_keys: true``."""
 
     verified_safety_number = fields.String(
-        validate=validate.Regexp(_SAFETY_NUMBER, error="Not a safety number (digits, or the scanned code).")
+        validate=FullMatch(_SAFETY_NUMBER, error="Not a safety number (digits, or the scanned code).")
     )
     trust_all_known_keys = fields.Boolean()
 
@@ -972,14 +972,14 @@ class IdentitySchema(Schema):
 
 # --- stickers ---------------------------------------------------------------------------------------
 
-_HEX = re.compile(r"^[0-9a-fA-F]{2,128}\Z")
+_HEX = re.compile(r"^[0-9a-fA-F]{2,128}$")
 
 
 class AddStickerPackSchema(Schema):
     """A sticker pack's id and key, as in its signal.art link."""
 
-    pack_id = fields.String(required=True, validate=validate.Regexp(_HEX, error="Not a hexadecimal pack id."))
-    pack_key = fields.String(required=True, validate=validate.Regexp(_HEX, error="Not a hexadecimal pack key."))
+    pack_id = fields.String(required=True, validate=FullMatch(_HEX, error="Not a hexadecimal pack id."))
+    pack_key = fields.String(required=True, validate=FullMatch(_HEX, error="Not a hexadecimal pack key."))
 
 
 class StickerPackSchema(Schema):
