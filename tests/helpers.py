@@ -65,3 +65,23 @@ def add_group_with_id(fake, raw_id, account=ACCOUNT, **kwargs):
 
     fake.update(rename)
     return raw_id
+
+
+#: the tags of API.md §1, in their order
+API_TAGS = [
+    "General",
+    "Configuration",
+    "Search",
+    "Messages",
+    "Receive",
+    "Groups",
+    "Reactions",
+    "Receipts",
+    "Devices",
+    "Accounts",
+    "Profiles",
+    "Contacts",
+    "Identities",
+    "Attachments",
+    "Stickers",
+]

@@ -9,28 +9,10 @@ import time
 from urllib.parse import quote
 
 import pytest
-from helpers import ACCOUNT, OTHER, add_group_with_id, api_group_id, assert_error, b64, last_run, words
+from helpers import ACCOUNT, API_TAGS, OTHER, add_group_with_id, api_group_id, assert_error, b64, last_run, words
 
 import signal_rest
 
-#: the tags of API.md §1, in their order
-API_TAGS = [
-    "General",
-    "Configuration",
-    "Search",
-    "Messages",
-    "Receive",
-    "Groups",
-    "Reactions",
-    "Receipts",
-    "Devices",
-    "Accounts",
-    "Profiles",
-    "Contacts",
-    "Identities",
-    "Attachments",
-    "Stickers",
-]
 SEND = {"number": ACCOUNT, "recipients": [OTHER], "message": "hi"}
 GROUPS = f"/v1/groups/{ACCOUNT}"
 #: a raw group id with '+', '/' and '=' in it

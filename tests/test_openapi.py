@@ -9,27 +9,10 @@ from pathlib import Path
 
 import pytest
 from conftest import ACCOUNT
+from helpers import API_TAGS as TAGS
 from live_server import LiveServer
 from openapi_spec_validator import validate
 
-#: API.md's tags, in its order
-TAGS = [
-    "General",
-    "Configuration",
-    "Search",
-    "Messages",
-    "Receive",
-    "Groups",
-    "Reactions",
-    "Receipts",
-    "Devices",
-    "Accounts",
-    "Profiles",
-    "Contacts",
-    "Identities",
-    "Attachments",
-    "Stickers",
-]
 #: served but not part of the API
 UNDOCUMENTED = {
     "/docs/openapi.json",
