@@ -41,7 +41,7 @@ def create_app(test_config=None):
         OPENAPI_SWAGGER_UI_URL="/docs/swagger-ui/",
     )
     if test_config:
-        app.config.update(test_config)
+        app.config.update(config.checked(test_config))
     app.config["MAX_CONTENT_LENGTH"] = app.config["SIGNAL_REST_MAX_BODY_BYTES"]
     # group ids and invite links in paths contain '/' and '//'; a trailing slash is tolerated
     # (strict_slashes off here, and converters.strip_trailing_slash for parameters)

@@ -56,14 +56,14 @@ def parse_tokens(text, source="SIGNAL_REST_API_TOKENS"):
     for line in text.splitlines():
         for entry in line.split("#", 1)[0].split():
             read_only = entry.startswith("ro:")
-            secret, _, accounts = entry.removeprefix("ro:").partition("@")
+            secret, limited_to, accounts = entry.removeprefix("ro:").partition("@")
             if not _TOKEN.match(secret):
                 raise ValueError(
                     f"{source}: a token must be 16 to 512 characters of letters, digits and ._~+/=- "
                     f"(entries are [ro:]TOKEN[@+49…,+49…])."
                 )
             limited = None
-            if accounts:
+            if limited_to:
                 limited = frozenset(parse_phone_number(a) or "" for a in accounts.split(","))
                 if "" in limited:
                     raise ValueError(f"{source}: the accounts after '@' must be phone numbers like +4915112345678.")
@@ -72,11 +72,22 @@ def parse_tokens(text, source="SIGNAL_REST_API_TOKENS"):
 
 
 def load_tokens(config):
-    """Every configured token (none: authentication is off)."""
+    """Every configured token (none: authentication is off); raises ``ValueError`` naming the setting."""
     tokens = parse_tokens(config.get("SIGNAL_REST_API_TOKENS") or "")
     path = config.get("SIGNAL_REST_API_TOKENS_FILE")
     if path:
-        tokens += parse_tokens(Path(path).read_text("utf-8"), f"SIGNAL_REST_API_TOKENS_FILE ({path})")
+        source = f"SIGNAL_REST_API_TOKENS_FILE ({path})"
+        try:
+            from_file = parse_tokens(Path(path).read_text("utf-8"), source)
+        except OSError as exc:
+            raise ValueError(f"{source}: cannot be read: {exc.strerror}.") from None
+        if not from_file:
+            # an empty file must not silently turn authentication off
+            raise ValueError(f"{source}: holds no token.")
+        tokens += from_file
+    secrets = [token.secret for token in tokens]
+    if len(set(secrets)) != len(secrets):
+        raise ValueError("SIGNAL_REST_API_TOKENS: a token is listed twice; give each token once, with all its rights.")
     return tokens
 
 
@@ -104,21 +115,22 @@ def find_token(tokens, presented):
     return found
 
 
-def _request_account(default_account):
-    number = (request.view_args or {}).get("number")
-    if number:
-        return number
+def _request_accounts(default_account):
+    """Every account a request names: in its path, its query and its body (or the default one)."""
+    named = set()
+    if (request.view_args or {}).get("number"):
+        named.add(request.view_args["number"])
     if request.args.get("number"):
-        return parse_phone_number(request.args["number"]) or request.args["number"]
+        named.add(parse_phone_number(request.args["number"]) or request.args["number"])
     try:
         body = request_json()
     except ValueError:
         body = None
     if isinstance(body, dict) and isinstance(body.get("number"), str) and body["number"]:
-        return parse_phone_number(body["number"]) or body["number"]
-    if request.endpoint and request.endpoint.startswith("Messages.send"):
-        return default_account
-    return None
+        named.add(parse_phone_number(body["number"]) or body["number"])
+    elif request.endpoint and request.endpoint.startswith("Messages.send") and default_account:
+        named.add(default_account)
+    return named
 
 
 def init_app(app, tokens, default_account=None):
@@ -139,9 +151,10 @@ def init_app(app, tokens, default_account=None):
         if token.read_only and (request.method not in ("GET", "HEAD", "OPTIONS") or request.endpoint in CONSUMING_GETS):
             return errors.error_response(403, "This token is read-only; it cannot send, change or receive messages.")
         if token.accounts is not None and request.endpoint not in ACCOUNTLESS_READS:
-            account = _request_account(default_account)
-            if account is None:
+            accounts = _request_accounts(default_account)
+            if not accounts:
                 return errors.error_response(403, "This token is limited to some accounts; this endpoint names none.")
-            if account not in token.accounts:
-                return errors.error_response(403, f"This token may not be used for account {account}.")
+            forbidden = sorted(accounts - token.accounts)
+            if forbidden:
+                return errors.error_response(403, f"This token may not be used for account {', '.join(forbidden)}.")
         return None

@@ -17,6 +17,25 @@ def _boolean(text):
     raise ValueError(f"{text!r} is not a boolean (use true or false)")
 
 
+def _choice(*allowed):
+    def convert(text):
+        value = text.strip().lower()
+        if value not in allowed:
+            raise ValueError(f"{text!r} is not one of {', '.join(allowed)}")
+        return value
+
+    return convert
+
+
+def _log_level(text):
+    level = text.strip().upper()
+    if level == "WARN":
+        level = "WARNING"
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ValueError(f"{text!r} is not a log level (DEBUG, INFO, WARNING, ERROR or CRITICAL)")
+    return level
+
+
 #: name -> (default, converter). The README's configuration table lists the same settings.
 SETTINGS = {
     # the signal-cli executable; `make run` points this at the provisioned one
@@ -44,15 +63,19 @@ SETTINGS = {
     # the largest request body accepted, in bytes (larger: 413)
     "SIGNAL_REST_MAX_BODY_BYTES": (100 * 1024 * 1024, int),
     # the log level at start-up (POST /v1/configuration changes it at run time)
-    "LOG_LEVEL": ("INFO", str),
+    "LOG_LEVEL": ("INFO", _log_level),
     # log lines as plain text or as JSON objects
-    "SIGNAL_REST_LOG_FORMAT": ("plain", str),
+    "SIGNAL_REST_LOG_FORMAT": ("plain", _choice("plain", "json")),
     # API tokens, whitespace-separated: [ro:]TOKEN[@+49…,+49…]; none: no authentication
     "SIGNAL_REST_API_TOKENS": ("", str),
     # a file with more tokens, one or more per line (# starts a comment)
     "SIGNAL_REST_API_TOKENS_FILE": ("", str),
     # how many reverse proxies in front may set X-Forwarded-For/Proto/Host/Prefix (0: trust none)
     "SIGNAL_REST_PROXY_COUNT": (0, int),
+    # gunicorn (signal_rest.gunicorn_conf): where it listens, its worker processes, threads per worker
+    "SIGNAL_REST_BIND": ("127.0.0.1:8080", str),
+    "SIGNAL_REST_WORKERS": (2, int),
+    "SIGNAL_REST_THREADS": (8, int),
     # a `signal-rest receiver` runs: /v1/receive serves its inbox, webhooks are delivered
     "SIGNAL_REST_RECEIVER": (False, _boolean),
     # the accounts the receiver receives for (comma-separated); default: every account
@@ -78,17 +101,32 @@ SETTINGS = {
 }
 
 
+def _convert(name, raw):
+    try:
+        return SETTINGS[name][1](raw)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+
+
 def from_environment(environ=None):
-    """Return the settings as a dict: the environment's value where set, else the default."""
+    """Return the settings as a dict: the environment's value where set, else the default.
+
+    Raises ``ValueError`` naming the setting whose value is malformed.
+    """
     environ = os.environ if environ is None else environ
     values = {}
-    for name, (default, convert) in SETTINGS.items():
+    for name, (default, _) in SETTINGS.items():
         raw = environ.get(name)
-        try:
-            values[name] = default if raw in (None, "") else convert(raw)
-        except ValueError as exc:
-            raise ValueError(f"{name}: {exc}") from None
+        values[name] = default if raw in (None, "") else _convert(name, raw)
     return values
+
+
+def checked(values):
+    """``values`` (settings given in code, e.g. to create_app) with their text converted and checked."""
+    return {
+        name: _convert(name, value) if name in SETTINGS and isinstance(value, str) else value
+        for name, value in values.items()
+    }
 
 
 def default_account(config):

@@ -96,6 +96,12 @@ class Api(BaseApi):
         """Route every HTTP error through :mod:`signal_rest.errors`."""
         return errors.handle_http_exception(error)
 
+    def _openapi_json(self):
+        """The OpenAPI document, naming the URL prefix the service is reached under (behind a proxy),
+        so that Swagger UI's "Try it out" and generated clients use it."""
+        document = {**self.spec.to_dict(), "servers": [{"url": request.script_root or "/"}]}
+        return current_app.response_class(json.dumps(document, indent=2), mimetype="application/json")
+
     def _openapi_swagger_ui(self):
         """Swagger UI, with its assets served by this service (it must work without internet)."""
         return render_template(

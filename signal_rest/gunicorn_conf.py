@@ -12,22 +12,22 @@ import os
 import shutil
 import tempfile
 
+# the settings are read (and checked) before anything is created
+from signal_rest import config as _config  # imports no prometheus_client (see create_app)
+
+_settings = _config.from_environment()
+
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    # set before prometheus_client is imported (below, through signal_rest), so every worker
+    # set before prometheus_client is imported (by create_app, in the workers), so every worker
     # writes its samples here
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="signal-rest-metrics-")
     _own_metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
 else:
     _own_metrics_dir = None
 
-from signal_rest import config as _config  # noqa: E402
-
-_settings = _config.from_environment()
-
-
-bind = os.environ.get("SIGNAL_REST_BIND", "127.0.0.1:8080")
-workers = int(os.environ.get("SIGNAL_REST_WORKERS", "2"))
-threads = int(os.environ.get("SIGNAL_REST_THREADS", "8"))
+bind = _settings["SIGNAL_REST_BIND"]
+workers = _settings["SIGNAL_REST_WORKERS"]
+threads = _settings["SIGNAL_REST_THREADS"]
 worker_class = "gthread"
 timeout = int(_settings["SIGNAL_CLI_CMD_TIMEOUT"] + _settings["SIGNAL_CLI_LOCK_TIMEOUT"] + 30)
 graceful_timeout = int(_settings["SIGNAL_CLI_CMD_TIMEOUT"] + 15)

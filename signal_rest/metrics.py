@@ -76,8 +76,13 @@ class InboxCollector:
         yield gauge
 
 
+#: methods counted by name; any other (a client may send anything) counts as "other"
+KNOWN_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+
+
 def observe_request(route, method, status, started):
     """Record one answered request."""
+    method = method if method in KNOWN_METHODS else "other"
     REQUESTS.labels(route, method, str(status)).inc()
     REQUEST_SECONDS.labels(route, method).observe(time.monotonic() - started)
 

@@ -821,9 +821,7 @@ class QrCodeLinkQueryArgsSchema(Schema):
 class AddDeviceSchema(Schema):
     """The ``sgnl://linkdevice?…`` URI shown by the device to link."""
 
-    uri = fields.String(
-        required=True, validate=FullMatch(_DEVICE_LINK, error="Not a sgnl://linkdevice?… device link.")
-    )
+    uri = fields.String(required=True, validate=FullMatch(_DEVICE_LINK, error="Not a sgnl://linkdevice?… device link."))
 
 
 class DeviceSchema(Schema):

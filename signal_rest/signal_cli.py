@@ -628,7 +628,8 @@ class SignalCli:
         self.trust_mode_for = trust_mode_for or (lambda account: None)
         #: told about every run, lock wait and refusal (see :class:`metrics.SignalCliObserver`)
         self.observer = observer or _NoObserver()
-        self.env = dict(os.environ)
+        # signal-cli gets the environment without the service's own settings (API tokens, secrets)
+        self.env = {name: value for name, value in os.environ.items() if not name.startswith("SIGNAL_REST_")}
         if java_opts:
             self.env["JAVA_OPTS"] = f"{java_opts} {self.env.get('JAVA_OPTS', '')}".strip()
         #: a file remembering signal-cli's version across processes (None: only in this instance)

@@ -1,0 +1,177 @@
+"""gunicorn's configuration (signal_rest/gunicorn_conf.py): values from the environment, time limits
+above signal-cli's, and an access log with each request's id and duration."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+from gunicorn_server import REPO, Gunicorn
+from helpers import ACCOUNT
+
+#: imports the configuration in a fresh process (it changes the environment) and prints its values
+CONF_DRIVER = r"""
+import json, os
+from signal_rest import gunicorn_conf as conf
+
+names = ("bind", "workers", "threads", "worker_class", "timeout", "graceful_timeout", "accesslog", "access_log_format")
+values = {name: getattr(conf, name) for name in names}
+values["metrics_dir"] = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+values["metrics_dir_made"] = os.path.isdir(values["metrics_dir"])
+conf.on_exit(None)
+values["metrics_dir_after_exit"] = os.path.isdir(values["metrics_dir"])
+print(json.dumps(values))
+"""
+
+
+def configuration(tmp_path, **settings):
+    """The configuration's values with ``settings`` (and nothing else of ours) in the environment;
+    its TMPDIR is ``tmp_path/gunicorn-tmp``."""
+    (tmp_path / "gunicorn-tmp").mkdir(exist_ok=True)
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("SIGNAL_REST_", "SIGNAL_CLI_", "PROMETHEUS_"))
+    }
+    environment["TMPDIR"] = str(tmp_path / "gunicorn-tmp")
+    environment.update({key: str(value) for key, value in settings.items()})
+    done = subprocess.run(
+        [sys.executable, "-c", CONF_DRIVER],
+        cwd=REPO,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_defaults(tmp_path):
+    values = configuration(tmp_path)
+    assert values["bind"] == "127.0.0.1:8080"
+    assert values["workers"] == 2
+    assert values["threads"] == 8
+    assert values["worker_class"] == "gthread"
+    # signal-cli's 120 s plus the 60 s lock wait, plus a margin; a running signal-cli may finish
+    assert values["timeout"] == 210
+    assert values["graceful_timeout"] == 135
+    assert values["accesslog"] == "-"
+
+
+def test_values_from_the_environment(tmp_path):
+    values = configuration(
+        tmp_path,
+        SIGNAL_REST_BIND="127.0.0.1:9123",
+        SIGNAL_REST_WORKERS=3,
+        SIGNAL_REST_THREADS=5,
+        SIGNAL_CLI_CMD_TIMEOUT=45,
+        SIGNAL_CLI_LOCK_TIMEOUT=20,
+    )
+    assert values["bind"] == "127.0.0.1:9123"
+    assert values["workers"] == 3
+    assert values["threads"] == 5
+    assert values["timeout"] > 45 + 20
+    assert values["graceful_timeout"] > 45
+
+
+@pytest.mark.parametrize(
+    ("command_timeout", "lock_timeout"),
+    [(120, 60), (5, 0), (0.5, 0.4), (29.9, 0.6), (300, 600), (1000, 1)],
+)
+def test_worker_timeouts_exceed_signal_clis(tmp_path, command_timeout, lock_timeout):
+    values = configuration(tmp_path, SIGNAL_CLI_CMD_TIMEOUT=command_timeout, SIGNAL_CLI_LOCK_TIMEOUT=lock_timeout)
+    # the service's own time limit (which stops signal-cli cleanly) must fire before gunicorn's
+    assert values["timeout"] > command_timeout + lock_timeout
+    # on shutdown, a running signal-cli may finish
+    assert values["graceful_timeout"] > command_timeout
+    assert isinstance(values["timeout"], int) and isinstance(values["graceful_timeout"], int)
+
+
+def test_metrics_directory_is_made_and_removed(tmp_path):
+    values = configuration(tmp_path)
+    assert values["metrics_dir"].startswith(str(tmp_path / "gunicorn-tmp" / "signal-rest-metrics-"))
+    assert values["metrics_dir_made"] is True
+    assert values["metrics_dir_after_exit"] is False
+    assert list((tmp_path / "gunicorn-tmp").iterdir()) == []
+
+
+def test_a_given_metrics_directory_is_kept(tmp_path):
+    given = tmp_path / "metrics"
+    given.mkdir()
+    (given / "counter_1.db").write_bytes(b"")
+    values = configuration(tmp_path, PROMETHEUS_MULTIPROC_DIR=given)
+    assert values["metrics_dir"] == str(given)
+    assert values["metrics_dir_after_exit"] is True
+    assert list(given.iterdir()) == [given / "counter_1.db"]
+    assert list((tmp_path / "gunicorn-tmp").iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("SIGNAL_REST_WORKERS", "two"), ("SIGNAL_REST_THREADS", "8.5"), ("SIGNAL_CLI_CMD_TIMEOUT", "soon")],
+)
+def test_a_malformed_setting_is_named(tmp_path, setting, value):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("SIGNAL_REST_", "SIGNAL_CLI_"))}
+    environment.update({"TMPDIR": str(tmp_path), setting: value})
+    done = subprocess.run(
+        [sys.executable, "-c", CONF_DRIVER],
+        cwd=REPO,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode != 0
+    last_line = done.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("ValueError") and setting in last_line, last_line
+
+
+ACCESS_LINE = re.compile(
+    r'^127\.0\.0\.1 "(?P<request>[^"]*)" (?P<status>\d{3}) (?P<bytes>-|\d+) (?P<ms>\d+)ms request_id=(?P<id>\S+)$'
+)
+
+
+def test_access_log_has_request_id_and_duration(tmp_path, fake_bin, config_dir, fake):
+    fake.set_delay(0.4)
+    with Gunicorn(
+        tmp_path / "gunicorn",
+        workers=1,
+        threads=2,
+        SIGNAL_CLI_BIN=fake_bin,
+        SIGNAL_CLI_CONFIG_DIR=config_dir,
+        SIGNAL_CLI_CMD_TIMEOUT=10,
+    ) as server:
+        assert server.request("GET", "/v1/health", {"X-Request-ID": "access-health"})[0] == 204
+        status, headers, _ = server.request("GET", f"/v1/groups/{ACCOUNT}?x=1", {"X-Request-ID": "access-slow"})
+        assert status == 200
+        assert headers["X-Request-ID"] == "access-slow"
+        status, headers, _ = server.request("GET", "/no/such/route")
+        assert status == 404
+        generated = headers["X-Request-ID"]
+        assert re.match(r"^[0-9a-f]{32}$", generated)
+        assert server.stop() == 0
+        log = server.stdout()
+
+    lines = {}
+    for line in log.splitlines():
+        match = ACCESS_LINE.match(line)
+        assert match, f"not an access log line: {line!r}"
+        lines[match["id"]] = match
+    assert set(lines) >= {"access-health", "access-slow", generated}
+
+    health = lines["access-health"]
+    assert (health["request"], health["status"]) == ("GET /v1/health HTTP/1.1", "204")
+    assert health["bytes"] in ("-", "0")
+    assert int(health["ms"]) < 5000
+    slow = lines["access-slow"]
+    assert (slow["request"], slow["status"]) == (f"GET /v1/groups/{ACCOUNT}?x=1 HTTP/1.1", "200")
+    # the fake signal-cli took at least 0.4 s
+    assert 400 <= int(slow["ms"]) < 20000
+    assert int(slow["bytes"]) > 0
+    missing = lines[generated]
+    assert (missing["request"], missing["status"]) == ("GET /no/such/route HTTP/1.1", "404")
