@@ -62,6 +62,17 @@ run: provision
 test: provision
 	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
+# Benchmarks (tests/bench.py): prints one table, exits non-zero if a target fails; takes several minutes.
+.PHONY: bench
+bench: provision
+	$(BIN)/python tests/bench.py
+
+# Load test (tests/loadtest.py): gunicorn with the package's settings against the fake signal-cli, hundreds of
+# concurrent requests, then checks on what signal-cli saw; exits non-zero if a check fails (about two minutes).
+.PHONY: load
+load: install
+	$(BIN)/python tests/loadtest.py
+
 lint: install
 	$(BIN)/ruff check signal_rest tests wsgi.py setup.py
 

@@ -30,17 +30,38 @@ _WHITESPACE = re.compile(r"\s+")
 _MAX_NAME_BYTES = 200
 
 
+class StorageError(Exception):
+    """Raised when an attachment cannot be written to a temporary file (a full disk, say)."""
+
+    def __init__(self, error):
+        self.errno = error.errno
+        super().__init__(
+            f"Cannot write the attachment to a temporary file in {tempfile.gettempdir()}: {error.strerror}. "
+            "Free space there, or point TMPDIR at a place with room."
+        )
+
+
 @dataclass(frozen=True)
 class Attachment:
-    """One decoded-on-demand attachment: its base64 text, MIME type and file name (if given)."""
+    """One decoded-on-demand attachment: its base64 text, MIME type and file name (if given).
 
-    data: str
+    The base64 is ``text[start:]``: the string the request carried, not a copy of its tail, so a
+    large attachment is not held twice.
+    """
+
+    text: str
+    start: int = 0
     mime: str = None
     filename: str = None
 
+    @property
+    def data(self):
+        """The base64 text itself (a copy: for small attachments and tests)."""
+        return self.text[self.start :]
+
     def decoded_size(self):
         """The size of the decoded bytes."""
-        return len(self.data) * 3 // 4 - self.data[-2:].count("=")
+        return (len(self.text) - self.start) * 3 // 4 - self.text[-2:].count("=")
 
 
 def safe_filename(name):
@@ -56,13 +77,13 @@ def safe_filename(name):
     return name
 
 
-def check_base64(text):
-    """Raise ``ValueError`` unless ``text`` is strict, padded standard base64 of at least one byte."""
-    if not text or len(text) % 4:
+def check_base64(text, start=0):
+    """Raise ``ValueError`` unless ``text[start:]`` is strict, padded standard base64 of at least one byte."""
+    if len(text) <= start or (len(text) - start) % 4:
         raise ValueError("its base64 length is not a multiple of 4")
-    for start in range(0, len(text), _SLICE):
+    for offset in range(start, len(text), _SLICE):
         try:
-            binascii.a2b_base64(text[start : start + _SLICE], strict_mode=True)
+            binascii.a2b_base64(text[offset : offset + _SLICE], strict_mode=True)
         except binascii.Error as exc:
             raise ValueError(f"it is not valid base64 ({exc})") from None
 
@@ -70,7 +91,7 @@ def check_base64(text):
 def parse_attachment(value):
     """Parse one attachment string; raises ``ValueError`` saying what is wrong with it."""
     mime = filename = None
-    data = value
+    start = 0
     if value.startswith("data:"):
         match = _DATA_URI.match(value[:4096])
         if not match or not match.group("b64"):
@@ -80,28 +101,29 @@ def parse_attachment(value):
             key, _, param_value = param.partition("=")
             if key.lower() in ("filename", "name"):
                 filename = safe_filename(param_value)
-        data = value[match.end() :]
-    if _WHITESPACE.search(data[:1024]) or (len(data) > 1024 and _WHITESPACE.search(data)):
-        data = _WHITESPACE.sub("", data)
-    check_base64(data)
-    return Attachment(data=data, mime=mime, filename=filename)
+        start = match.end()
+    if _WHITESPACE.search(value, start):
+        # base64 wrapped in lines (MIME style): the one case that makes a cleaned copy
+        value, start = _WHITESPACE.sub("", value[start:]), 0
+    check_base64(value, start)
+    return Attachment(text=value, start=start, mime=mime, filename=filename)
 
 
 def _default_name(index, attachment):
     """``attachment-N`` with the extension of its MIME type, or of its content when none is given."""
     mime = attachment.mime
     if not mime:
-        kind = filetype.guess(binascii.a2b_base64(attachment.data[:_SNIFF_CHARS]))
+        kind = filetype.guess(binascii.a2b_base64(attachment.text[attachment.start : attachment.start + _SNIFF_CHARS]))
         mime = kind.mime if kind is not None else None
     extension = mimetypes.guess_extension(mime or "") or ""
     return f"attachment-{index}{extension}"
 
 
-def _write(path, data):
+def _write(path, attachment):
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as out:
-        for start in range(0, len(data), _SLICE):
-            out.write(binascii.a2b_base64(data[start : start + _SLICE], strict_mode=True))
+        for offset in range(attachment.start, len(attachment.text), _SLICE):
+            out.write(binascii.a2b_base64(attachment.text[offset : offset + _SLICE], strict_mode=True))
 
 
 @contextlib.contextmanager
@@ -115,14 +137,20 @@ def materialized(attachments, prefix="signal-rest-"):
     if not attachments:
         yield []
         return
-    directory = tempfile.mkdtemp(prefix=prefix)
+    try:
+        directory = tempfile.mkdtemp(prefix=prefix)
+    except OSError as exc:
+        raise StorageError(exc) from exc
     try:
         paths = []
         for index, attachment in enumerate(attachments, 1):
             folder = os.path.join(directory, str(index))
-            os.mkdir(folder, 0o700)
-            path = os.path.join(folder, attachment.filename or _default_name(index, attachment))
-            _write(path, attachment.data)
+            try:
+                os.mkdir(folder, 0o700)
+                path = os.path.join(folder, attachment.filename or _default_name(index, attachment))
+                _write(path, attachment)
+            except OSError as exc:
+                raise StorageError(exc) from exc
             paths.append(path)
         yield paths
     finally:

@@ -10,6 +10,7 @@ seed API's shape. Validation errors add ``errors`` (field -> problems), failed s
 per-recipient results, rate limits add the challenge tokens.
 """
 
+import errno
 import logging
 from http import HTTPStatus
 
@@ -17,6 +18,7 @@ import marshmallow as ma
 from flask import jsonify, request
 
 from . import signal_cli as sc
+from .attachments import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -196,6 +198,12 @@ def handle_http_exception(error):
     return error_response(error.code, message, headers=headers)
 
 
+def handle_storage_error(error):
+    """An attachment could not be written: 507 when the disk is full, else 503."""
+    log.error("%s", error)
+    return error_response(507 if error.errno in (errno.ENOSPC, errno.EDQUOT) else 503, str(error))
+
+
 def handle_unexpected_error(error):
     """Last resort: log the traceback, answer 500 in the one shape."""
     log.exception("unhandled error", exc_info=error)
@@ -205,4 +213,5 @@ def handle_unexpected_error(error):
 def register_error_handlers(app):
     """Install the handlers (HTTP errors reach :func:`handle_http_exception` through the Api)."""
     app.register_error_handler(sc.SignalCliError, handle_signal_cli_error)
+    app.register_error_handler(StorageError, handle_storage_error)
     app.register_error_handler(Exception, handle_unexpected_error)

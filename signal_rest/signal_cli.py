@@ -640,6 +640,8 @@ class SignalCli:
         self._background_lock = threading.Lock()
         self._running = set()
         self._running_lock = threading.Lock()
+        self._locks = {}
+        self._locks_guard = threading.Lock()
 
     # -- plumbing --
 
@@ -649,14 +651,21 @@ class SignalCli:
         return self.config_dir / "signal-rest" / "locks"
 
     def _lock_file(self, name, timeout):
-        folder = (self.lock_dir / name).parent
-        try:
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        except OSError as exc:
-            raise ConfigDirUnusable(
-                f"Cannot create {folder}: {exc.strerror}. Make SIGNAL_CLI_CONFIG_DIR a directory the service can write."
-            ) from exc
-        return filelock.FileLock(self.lock_dir / name, timeout=timeout)
+        """The (cached) lock on ``lock_dir/name``; FileLock keeps its state per thread, so one object
+        serves every thread, and each acquisition is still a flock of its own."""
+        with self._locks_guard:
+            lock = self._locks.get(name)
+            if lock is None:
+                folder = (self.lock_dir / name).parent
+                try:
+                    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+                except OSError as exc:
+                    raise ConfigDirUnusable(
+                        f"Cannot create {folder}: {exc.strerror}. "
+                        "Make SIGNAL_CLI_CONFIG_DIR a directory the service can write."
+                    ) from exc
+                lock = self._locks[name] = filelock.FileLock(self.lock_dir / name, timeout=timeout)
+            return lock
 
     def _account_lock(self, account):
         return self._lock_file(f"{account}.lock", self.lock_timeout)

@@ -1,0 +1,789 @@
+"""Benchmarks of signal_rest: what the service adds to a signal-cli run, and what it saves.
+
+Not a test (pytest does not collect it). ``make bench`` runs every section and prints one table;
+``python tests/bench.py --quick`` is a smoke run with smaller counts, ``--only SECTION`` (repeatable)
+runs some sections. The exit status is 1 when a target failed or a section could not run.
+
+How to read the table: one row per figure. ``value`` is what was measured; ``target`` is the limit
+it is checked against (blank: reported, not judged); ``result`` is PASS, FAIL, or ERROR when the
+section could not run (its message is the value). Latencies are p50 (median) and p95 of one run.
+Every difference and ratio compares figures measured in the same run, interleaved where that is
+possible, because the machine (2 cores, shared with other work) is noisy: rerun a failing section
+with ``--only SECTION`` before believing a failure. Sizes are MiB (2**20 bytes), shown as "MB".
+
+Sections (everything listens on 127.0.0.1 only, and is stopped and deleted at the end):
+
+overhead    POST /v2/send through gunicorn (1 worker) against a fake signal-cli that only prints a
+            send result, versus running that fake directly with the same argv: the difference at
+            p50 is the service's overhead. With a fake that sleeps 1 s, the ratio of the two.
+about       GET /v1/about and GET /v1/health per second (2 workers, keep-alive clients), and how
+            often signal-cli ran during the whole run (the master asks its version once).
+throughput  sends per second with a fake that sleeps 1 s, 1/8/32 requests at a time, all to one
+            account (serialised by its lock) versus spread over four accounts.
+memory      the gunicorn worker's peak RSS while it sends one 25 MB attachment, against its RSS
+            just before (after a small warm-up send).
+startup     the real signal-cli, stock launcher (upstream script, JAVA_HOME only) versus the tuned
+            .signal-cli/bin/signal-cli; medians of wall time and CPU time, runs alternating.
+receiver    POST /v2/send latency for account B while ``signal-rest receiver`` (default interval)
+            receives for account A only and keeps retrying a webhook that answers 503 after 2 s,
+            versus without the receiver (before and after it ran). B is left out of receiving
+            because its own receive runs hold its lock by design; that is not what is measured.
+"""
+
+import argparse
+import base64
+import contextlib
+import http.client
+import itertools
+import json
+import os
+import resource
+import shlex
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from fake_signal_cli import FakeState, message_line, write_executable
+from gunicorn_server import LOOPBACK, REPO, Gunicorn, process_children
+
+from signal_rest import provision
+
+ACCOUNT = "+4915112345678"
+#: the accounts of the throughput section (the first is ACCOUNT)
+ACCOUNTS = (ACCOUNT, "+4915112345671", "+4915112345672", "+4915112345673")
+RECIPIENT = "+4915100000001"
+RECIPIENT_UUID = "a1b2c3d4-0000-4000-8000-000000000001"
+#: what the minimal fakes print: a send result with one successful recipient
+SEND_RESULT = json.dumps(
+    {
+        "timestamp": 1732630000123,
+        "results": [
+            {
+                "recipientAddress": {"uuid": RECIPIENT_UUID, "number": RECIPIENT, "username": None},
+                "type": "SUCCESS",
+            }
+        ],
+    },
+    separators=(",", ":"),
+)
+MIB = 1 << 20
+ATTACHMENT_BYTES = 25 * MIB
+#: seconds a single HTTP request or signal-cli run may take before the section gives up
+REQUEST_TIMEOUT = 120
+#: requests in flight at once in the throughput section
+CONCURRENCY = (1, 8, 32)
+PASS, FAIL, ERROR = "PASS", "FAIL", "ERROR"
+
+
+class BenchError(Exception):
+    """Raised when a section cannot produce its figures (a wrong answer, a process that failed)."""
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much each section does: the full run, or the --quick smoke run."""
+
+    #: sends through the service (and as many direct runs) with the instant fake
+    sends: int
+    #: the same with the fake that sleeps 1 s
+    slow_sends: int
+    #: seconds of load per endpoint (about)
+    load_seconds: float
+    #: one throughput measurement makes rounds x max(4, concurrency) sends
+    rounds: int
+    #: runs of each launcher per signal-cli command (startup)
+    startup_runs: int
+    #: seconds of sends with the receiver running (and as many without it)
+    receiver_seconds: float
+    #: messages waiting for account A when the receiver starts
+    queued_messages: int
+
+    def throughput_requests(self, concurrency):
+        """How many sends one throughput measurement makes."""
+        return self.rounds * max(4, concurrency)
+
+
+FULL = Sizes(
+    sends=300,
+    slow_sends=16,
+    load_seconds=4.0,
+    rounds=2,
+    startup_runs=7,
+    receiver_seconds=12.0,
+    queued_messages=60,
+)
+QUICK = Sizes(
+    sends=40,
+    slow_sends=4,
+    load_seconds=1.0,
+    rounds=1,
+    startup_runs=2,
+    receiver_seconds=3.0,
+    queued_messages=10,
+)
+
+
+# --- the table ------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    """One figure of the table."""
+
+    section: str
+    figure: str
+    value: str
+    target: str = ""
+    result: str = ""
+
+
+@dataclass
+class Table:
+    """The figures of a run, judged against their targets, printed as one aligned table."""
+
+    rows: list = field(default_factory=list)
+
+    def add(self, section, figure, value, unit="", *, digits=2, at_most=None, at_least=None):
+        """Add a figure; with ``at_most`` or ``at_least`` it is judged PASS or FAIL."""
+        target = result = ""
+        if at_most is not None:
+            target, result = f"<= {at_most:g}{_spaced(unit)}", PASS if value <= at_most else FAIL
+        elif at_least is not None:
+            target, result = f">= {at_least:g}{_spaced(unit)}", PASS if value >= at_least else FAIL
+        self.rows.append(Row(section, figure, f"{value:.{digits}f}{_spaced(unit)}", target, result))
+
+    def note(self, section, figure, text):
+        """Add a figure that is text (counts with context, settings)."""
+        self.rows.append(Row(section, figure, text))
+
+    def error(self, section, message):
+        """Record that a section could not run."""
+        self.rows.append(Row(section, "section could not run", message, "", ERROR))
+
+    def failed(self):
+        """Whether any figure failed its target or any section could not run."""
+        return any(row.result in (FAIL, ERROR) for row in self.rows)
+
+    def render(self):
+        """The table as aligned plain text."""
+        header = Row("section", "figure", "value", "target", "result")
+        cells = [(r.section, r.figure, r.value, r.target, r.result) for r in (header, *self.rows)]
+        widths = [max(len(row[column]) for row in cells) for column in range(5)]
+        lines = []
+        for index, row in enumerate(cells):
+            left = [row[0].ljust(widths[0]), row[1].ljust(widths[1])]
+            right = [row[2].rjust(widths[2]), row[3].rjust(widths[3]), row[4]]
+            lines.append("  ".join(left + right).rstrip())
+            if index == 0:
+                lines.append("  ".join("-" * width for width in widths))
+        return "\n".join(lines)
+
+
+def _spaced(unit):
+    return f" {unit}" if unit and unit != "%" else unit
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def progress(text):
+    """Say what the bench is doing (stderr: stdout carries only the table)."""
+    print(f"bench: {text}", file=sys.stderr, flush=True)
+
+
+def p50(values):
+    """The median."""
+    return statistics.median(values)
+
+
+def p95(values):
+    """The 95th percentile (linear interpolation between the closest ranks)."""
+    if len(values) < 2:
+        return values[0]
+    return statistics.quantiles(values, n=20, method="inclusive")[-1]
+
+
+def ms(seconds):
+    """Seconds as milliseconds."""
+    return seconds * 1000
+
+
+def bounded(count, seconds):
+    """Yield 0, 1, ... ``count - 1``, stopping early once ``seconds`` have passed (after one at least)."""
+    deadline = time.monotonic() + seconds
+    for index in range(count):
+        if index and time.monotonic() > deadline:
+            return
+        yield index
+
+
+def write_fake(path, *, sleep=0, log=None):
+    """Write a minimal fake signal-cli, a sh script, and return its path.
+
+    It answers ``--version`` with a version and anything else with a send result (after sleeping
+    ``sleep`` seconds); it reads nothing. With ``log``, every run first appends its argv to that
+    file (one short line: one atomic write).
+    """
+    lines = ["#!/bin/sh"]
+    if log is not None:
+        lines.append(f'echo "$*" >> {shlex.quote(str(log))}')
+    lines.append(f'if [ "$1" = --version ]; then echo "signal-cli {provision.SIGNAL_CLI_VERSION}"; exit 0; fi')
+    if sleep:
+        lines.append(f"sleep {sleep}")
+    lines.append(f"echo {shlex.quote(SEND_RESULT)}")
+    path = Path(path)
+    path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o755)
+    return path
+
+
+def logged_runs(log):
+    """The argv lines a fake with a log wrote, one per run."""
+    try:
+        return Path(log).read_text().splitlines()
+    except FileNotFoundError:
+        return []
+
+
+def send_body(account=ACCOUNT, attachments=()):
+    """The JSON body of a /v2/send with a short text."""
+    payload = {"number": account, "recipients": [RECIPIENT], "message": "hello"}
+    if attachments:
+        payload["base64_attachments"] = list(attachments)
+    return json.dumps(payload).encode()
+
+
+def direct_argv(fake, config):
+    """The argv the service gives signal-cli for a /v2/send of :func:`send_body`."""
+    send = ["send", "--message-from-stdin", "--notify-self", "--", RECIPIENT]
+    return [str(fake), "--config", str(config), "-a", ACCOUNT, "-o", "json", *send]
+
+
+def run_directly(argv):
+    """Run a fake signal-cli as the service would (its own session, message on stdin)."""
+    done = subprocess.run(
+        argv, input=b"hello", capture_output=True, timeout=REQUEST_TIMEOUT, start_new_session=True, check=False
+    )
+    if done.returncode != 0:
+        raise BenchError(f"{argv[0]} exited {done.returncode}: {done.stderr.decode(errors='replace')[:200]}")
+
+
+def serve(directory, signal_cli_bin, config, *, workers, threads, **settings):
+    """A real gunicorn (``-c python:signal_rest.gunicorn_conf wsgi:app``) on a free loopback port."""
+    return Gunicorn(
+        directory,
+        workers=workers,
+        threads=threads,
+        SIGNAL_CLI_BIN=signal_cli_bin,
+        SIGNAL_CLI_CONFIG_DIR=config,
+        **settings,
+    )
+
+
+class Client:
+    """One keep-alive HTTP/1.1 connection to the server on ``port``."""
+
+    def __init__(self, port, timeout=REQUEST_TIMEOUT):
+        self.connection = http.client.HTTPConnection(LOOPBACK, port, timeout=timeout)
+
+    def request(self, method, path, body=None):
+        """Send one request; return (status, body bytes). A failed connection is reopened next time."""
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        try:
+            self.connection.request(method, path, body=body, headers=headers)
+            response = self.connection.getresponse()
+            return response.status, response.read()
+        except (OSError, http.client.HTTPException):
+            self.connection.close()
+            raise
+
+    def send(self, body):
+        """POST /v2/send; raise :class:`BenchError` unless it answers 201."""
+        status, answer = self.request("POST", "/v2/send", body)
+        if status != 201:
+            raise BenchError(f"POST /v2/send answered {status}: {answer[:200]!r}")
+
+    def close(self):
+        """Close the connection."""
+        self.connection.close()
+
+
+def timed(action, *args):
+    """Seconds ``action(*args)`` took."""
+    started = time.perf_counter()
+    action(*args)
+    return time.perf_counter() - started
+
+
+def sequential_sends(port, body, count, seconds):
+    """Latencies of ``count`` sends in a row on one keep-alive connection (fewer after ``seconds``)."""
+    client = Client(port)
+    try:
+        return [timed(client.send, body) for _ in bounded(count, seconds)]
+    finally:
+        client.close()
+
+
+@dataclass
+class Load:
+    """What a closed-loop load produced."""
+
+    latencies: list
+    errors: list
+    seconds: float
+
+    @property
+    def rate(self):
+        """Successful requests per second."""
+        return len(self.latencies) / self.seconds
+
+
+def closed_loop(port, request_for, *, clients, count, seconds):
+    """Send ``count`` requests from ``clients`` threads, each on its own keep-alive connection.
+
+    ``request_for(index)`` gives (method, path, body, expected status). No request starts after
+    ``seconds``; every answer that is not the expected status (or no answer) is an error.
+    """
+    indexes = itertools.count()
+    lock = threading.Lock()
+    latencies, errors = [], []
+    deadline = time.monotonic() + seconds
+
+    def client_loop():
+        client = Client(port)
+        try:
+            while True:
+                with lock:
+                    index = next(indexes)
+                if index >= count or time.monotonic() >= deadline:
+                    return
+                method, path, body, expected = request_for(index)
+                started = time.perf_counter()
+                try:
+                    status = client.request(method, path, body)[0]
+                except (OSError, http.client.HTTPException) as exc:
+                    status = type(exc).__name__
+                elapsed = time.perf_counter() - started
+                with lock:
+                    if status == expected:
+                        latencies.append(elapsed)
+                    else:
+                        errors.append(status)
+        finally:
+            client.close()
+
+    threads = [threading.Thread(target=client_loop, daemon=True) for _ in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()) + REQUEST_TIMEOUT + 5)
+    elapsed = time.perf_counter() - started
+    if any(thread.is_alive() for thread in threads):
+        raise BenchError("a client thread did not finish in time")
+    return Load(latencies, errors, elapsed)
+
+
+# --- sections ---------------------------------------------------------------------------------
+
+
+def interleaved_sends(directory, fake, config, *, warm_up, count):
+    """Latencies of /v2/send through gunicorn and of the same fake run directly, alternating.
+
+    Returns (direct, service) lists, each ``count`` long (shorter if it takes far too long).
+    """
+    argv = direct_argv(fake, config)
+    body = send_body()
+    with serve(directory, fake, config, workers=1, threads=4) as server:
+        client = Client(server.port)
+        try:
+            for _ in range(warm_up):
+                run_directly(argv)
+                client.send(body)
+            direct, service = [], []
+            for _ in bounded(count, 60 + 4 * count):
+                direct.append(timed(run_directly, argv))
+                service.append(timed(client.send, body))
+        finally:
+            client.close()
+    return direct, service
+
+
+def bench_overhead(table, sizes, workdir):
+    """POST /v2/send through gunicorn versus the same fake run directly."""
+    section = "overhead"
+    config = workdir / "config"
+    fake = write_fake(workdir / "signal-cli")
+    direct, service = interleaved_sends(workdir / "instant", fake, config, warm_up=10, count=sizes.sends)
+    table.add(section, f"instant fake: direct p50 (n={len(direct)})", ms(p50(direct)), "ms")
+    table.add(section, "instant fake: direct p95", ms(p95(direct)), "ms")
+    table.add(section, "instant fake: service p50", ms(p50(service)), "ms")
+    table.add(section, "instant fake: service p95", ms(p95(service)), "ms")
+    table.add(section, "overhead at p50 (service - direct)", ms(p50(service) - p50(direct)), "ms", at_most=5)
+    table.add(section, "overhead at p95 (service - direct)", ms(p95(service) - p95(direct)), "ms")
+
+    fake = write_fake(workdir / "signal-cli-sleep", sleep=1)
+    direct, service = interleaved_sends(workdir / "sleep", fake, config, warm_up=1, count=sizes.slow_sends)
+    table.add(section, f"1 s fake: direct p50 (n={len(direct)})", ms(p50(direct)), "ms")
+    table.add(section, "1 s fake: service p50", ms(p50(service)), "ms")
+    table.add(section, "1 s fake: service p95", ms(p95(service)), "ms")
+    ratio = p50(service) / p50(direct)
+    table.add(section, "1 s fake: service / direct at p50", ratio, "x", digits=3, at_most=1.05)
+
+
+def bench_about(table, sizes, workdir):
+    """GET /v1/about and /v1/health per second; signal-cli must not run for /v1/about."""
+    section = "about"
+    runs = workdir / "signal-cli-runs.log"
+    fake = write_fake(workdir / "signal-cli", log=runs)
+    clients = 4
+    with serve(workdir / "gunicorn", fake, workdir / "config", workers=2, threads=8) as server:
+        for path, expected in (("/v1/about", 200), ("/v1/health", 204)):
+
+            def request_for(index, path=path, expected=expected):
+                return "GET", path, None, expected
+
+            closed_loop(server.port, request_for, clients=clients, count=40, seconds=10)
+            load = closed_loop(server.port, request_for, clients=clients, count=100_000, seconds=sizes.load_seconds)
+            table.add(section, f"GET {path}, {clients} clients (2 workers x 8 threads)", load.rate, "req/s", digits=0)
+            table.add(section, f"GET {path} p50", ms(p50(load.latencies)), "ms")
+            table.add(section, f"GET {path} errors", len(load.errors), digits=0, at_most=0)
+        status, _, answer = server.request("GET", "/v1/about")
+        about_requests = server.stdout().count('"GET /v1/about ')
+    version = json.loads(answer).get("signal_cli") if status == 200 else f"HTTP {status}"
+    table.note(section, "signal-cli version in /v1/about", str(version))
+    table.add(
+        section,
+        f"signal-cli runs, whole run ({about_requests} x /v1/about)",
+        len(logged_runs(runs)),
+        digits=0,
+        at_most=1,
+    )
+
+
+def bench_throughput(table, sizes, workdir):
+    """Sends per second with a fake that sleeps 1 s: one account versus four, at several concurrencies."""
+    section = "throughput"
+    runs = workdir / "signal-cli-runs.log"
+    fake = write_fake(workdir / "signal-cli", sleep=1, log=runs)
+    bodies = [send_body(account) for account in ACCOUNTS]
+    rates = {}
+    errors = 0
+    settings = {"SIGNAL_REST_MAX_PROCESSES": 4, "SIGNAL_CLI_LOCK_TIMEOUT": 600, "SIGNAL_CLI_CMD_TIMEOUT": 60}
+    with serve(workdir / "gunicorn", fake, workdir / "config", workers=2, threads=16, **settings) as server:
+        for accounts in (1, 4):
+            for concurrency in CONCURRENCY:
+                count = sizes.throughput_requests(concurrency)
+                progress(f"throughput: {accounts} account(s), {concurrency} at a time, {count} sends")
+
+                def request_for(index, accounts=accounts):
+                    return "POST", "/v2/send", bodies[index % accounts], 201
+
+                load = closed_loop(server.port, request_for, clients=concurrency, count=count, seconds=2 * count + 60)
+                rates[accounts, concurrency] = load.rate
+                errors += len(load.errors)
+                label = "1 account" if accounts == 1 else "4 accounts"
+                table.add(section, f"{label}, {concurrency} at a time ({count} sends)", load.rate, "req/s")
+    per_account = dict.fromkeys(ACCOUNTS, 0)
+    for line in logged_runs(runs):
+        words = line.split()
+        if "-a" in words:
+            per_account[words[words.index("-a") + 1]] += 1
+    table.note(section, "signal-cli runs per account", " / ".join(str(n) for n in per_account.values()))
+    table.add(section, "errors (not 201, or no answer)", errors, digits=0, at_most=0)
+    if (4, 8) in rates and (1, 8) in rates:
+        table.add(section, "4 accounts / 1 account, 8 at a time", rates[4, 8] / rates[1, 8], "x", at_least=3)
+
+
+def proc_status_kib(pid, name):
+    """A ``kB`` field (VmRSS, VmHWM) of /proc/<pid>/status, in KiB."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith(f"{name}:"):
+                return int(line.split()[1])
+    raise BenchError(f"/proc/{pid}/status has no {name}")
+
+
+def reset_peak_rss(pid):
+    """Reset the peak RSS (VmHWM) of ``pid`` to its current RSS; False when the kernel refuses."""
+    try:
+        with open(f"/proc/{pid}/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")
+    except OSError:
+        return False
+    return True
+
+
+def bench_memory(table, sizes, workdir):
+    """Peak RSS of the gunicorn worker while it sends one 25 MB attachment."""
+    section = "memory"
+    fake = write_fake(workdir / "signal-cli")
+    blob = base64.b64encode(os.urandom(ATTACHMENT_BYTES)).decode()
+    big = send_body(attachments=[f"data:application/octet-stream;filename=blob.bin;base64,{blob}"])
+    del blob
+    small = send_body(attachments=["data:text/plain;filename=a.txt;base64," + base64.b64encode(b"x" * 1024).decode()])
+    with serve(workdir / "gunicorn", fake, workdir / "config", workers=1, threads=2) as server:
+        (worker,) = process_children(server.process.pid)
+        client = Client(server.port)
+        try:
+            client.send(small)
+            time.sleep(0.5)
+            reset = reset_peak_rss(worker)
+            before = proc_status_kib(worker, "VmRSS")
+            client.send(big)
+            peak = proc_status_kib(worker, "VmHWM")
+            after = proc_status_kib(worker, "VmRSS")
+        finally:
+            client.close()
+    increase = (peak - before) / 1024
+    table.note(section, "request body", f"{len(big) / MIB:.1f} MB JSON ({ATTACHMENT_BYTES // MIB} MB attachment)")
+    table.add(section, "worker RSS before (after a warm-up send)", before / 1024, "MB", digits=1)
+    table.add(section, "worker peak RSS" + ("" if reset else " (VmHWM not reset)"), peak / 1024, "MB", digits=1)
+    table.add(section, "worker RSS after", after / 1024, "MB", digits=1)
+    table.add(section, "peak increase", increase, "MB", digits=1)
+    table.add(section, "peak increase / attachment size", increase * MIB / ATTACHMENT_BYTES, "x", at_most=3)
+
+
+#: stands for a fresh, empty config dir in the argv of :data:`STARTUP_COMMANDS`
+CONFIG = object()
+UNREGISTERED_SEND = ("-a", ACCOUNT, "-o", "json", "send", "--message-from-stdin", "--", RECIPIENT)
+#: name: (argv after the launcher, expected exit status, text expected in stdout or stderr)
+STARTUP_COMMANDS = {
+    "--version": (("--version",), 0, f"signal-cli {provision.SIGNAL_CLI_VERSION}"),
+    "listAccounts": (("--config", CONFIG, "-o", "json", "listAccounts"), 0, "[]"),
+    "send, not registered": (("--config", CONFIG, *UNREGISTERED_SEND), 1, "not registered"),
+}
+#: the least share of wall and CPU time the tuned launcher must save, in percent
+STARTUP_SAVINGS = {"wall": 35, "CPU": 40}
+
+
+def run_measured(argv, env):
+    """Run ``argv`` with stdin closed; return (the finished process, wall seconds, CPU seconds).
+
+    CPU time is the RUSAGE_CHILDREN delta: it is exact as long as nothing else of ours is reaped
+    meanwhile, which holds because the sections run one after another.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(
+        argv, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=REQUEST_TIMEOUT, check=False
+    )
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return done, wall, cpu
+
+
+def bench_startup(table, sizes, workdir):
+    """The real signal-cli: the stock launcher versus the tuned one, alternating."""
+    section = "startup"
+    dest = REPO / provision.DEFAULT_DEST
+    stock = provision.install_path(dest) / "bin" / "signal-cli"
+    tuned = provision.launcher_path(dest)
+    if not (os.access(stock, os.X_OK) and os.access(tuned, os.X_OK)):
+        raise BenchError(f"signal-cli is not provisioned in {dest}; run: make provision")
+    hosts = workdir / "hosts"
+    hosts.write_text("")
+    env = {key: value for key, value in os.environ.items() if key not in ("JAVA_OPTS", "SIGNAL_CLI_JAVA_OPTS")}
+    # both launchers end in the upstream script, which adds SIGNAL_CLI_OPTS: no name resolves,
+    # so no run can reach the network
+    env.update(JAVA_HOME=str(provision.find_java_home()), SIGNAL_CLI_OPTS=f"-Djdk.net.hosts.file={hosts}")
+    launchers = {"stock": stock, "tuned": tuned}
+    for launcher in launchers.values():
+        run_measured([str(launcher), "--version"], env)
+    configs = itertools.count()
+    for name, (words, expected_status, expected_text) in STARTUP_COMMANDS.items():
+        progress(f"startup: {name}, {sizes.startup_runs} runs of each launcher")
+        times = {(measure, kind): [] for measure in STARTUP_SAVINGS for kind in launchers}
+        for _ in range(sizes.startup_runs):
+            for kind, launcher in launchers.items():
+                config = workdir / f"config-{next(configs)}"
+                config.mkdir()
+                argv = [str(launcher), *(str(config) if word is CONFIG else word for word in words)]
+                done, wall, cpu = run_measured(argv, env)
+                output = done.stdout + done.stderr
+                if done.returncode != expected_status or expected_text not in output:
+                    raise BenchError(f"{kind} {name} exited {done.returncode}: {output.strip()[-300:]!r}")
+                times["wall", kind].append(wall)
+                times["CPU", kind].append(cpu)
+        for measure, least in STARTUP_SAVINGS.items():
+            stock_median, tuned_median = p50(times[measure, "stock"]), p50(times[measure, "tuned"])
+            table.note(section, f"{name}: {measure} p50, stock / tuned", f"{stock_median:.2f} s / {tuned_median:.2f} s")
+            saved = 100 * (1 - tuned_median / stock_median)
+            table.add(section, f"{name}: {measure} saved by tuning", saved, "%", digits=0, at_least=least)
+
+
+class DownWebhook(ThreadingHTTPServer):
+    """A webhook that is down: every POST is answered 503, after ``delay`` seconds."""
+
+    def __init__(self, delay):
+        super().__init__((LOOPBACK, 0), _Unavailable)
+        self.delay = delay
+        self.attempts = 0
+        self.counting = threading.Lock()
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.serve_forever, name="down-webhook", daemon=True)
+
+    @property
+    def url(self):
+        """The webhook's URL."""
+        return f"http://{LOOPBACK}:{self.server_address[1]}/hook"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stopping.set()
+        self.shutdown()
+        self.server_close()
+        self.thread.join(10)
+
+
+class _Unavailable(BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        with self.server.counting:
+            self.server.attempts += 1
+        self.server.stopping.wait(self.server.delay)
+        self.send_response(503)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def running_receiver(environment, log_path):
+    """``signal-rest receiver`` with ``environment``; SIGTERM (then SIGKILL) on the way out."""
+    executable = Path(sys.executable).parent / "signal-rest"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [str(executable), "receiver"], cwd=REPO, env=environment, stdin=subprocess.DEVNULL, stdout=log, stderr=log
+        )
+    try:
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+def wait_for(condition, seconds, what):
+    """Poll ``condition()`` until it is true; raise :class:`BenchError` after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise BenchError(f"gave up waiting for {what} after {seconds:g} s")
+        time.sleep(0.1)
+
+
+def bench_receiver(table, sizes, workdir):
+    """/v2/send latency for account B while the receiver retries a down webhook for account A."""
+    section = "receiver"
+    account_a, account_b = ACCOUNTS[1], ACCOUNT
+    config = workdir / "config"
+    fake = write_executable(workdir / "bin")
+    state = FakeState(config)
+    state.add_account(account_a)
+    state.add_account(account_b)
+    lines = [message_line(account_a, RECIPIENT, f"message {index}") for index in range(sizes.queued_messages)]
+    state.queue_messages(account_a, lines)
+    body = send_body(account_b)
+    half = sizes.receiver_seconds / 2
+    with DownWebhook(delay=2.0) as webhook:
+        settings = {
+            "SIGNAL_REST_RECEIVER": "true",
+            "SIGNAL_REST_WEBHOOK_URL": webhook.url,
+            # B's own receive runs would hold B's lock (a send waits one window): by design, not measured here
+            "SIGNAL_REST_RECEIVE_ACCOUNTS": account_a,
+        }
+        with serve(workdir / "gunicorn", fake, config, workers=1, threads=4, **settings) as server:
+            sequential_sends(server.port, body, 3, 30)
+            without = sequential_sends(server.port, body, 1000, half)
+            receiver_log = workdir / "receiver.log"
+            with running_receiver(server.environment, receiver_log) as process:
+
+                def settled():
+                    # past its start-up: its first receive run is over and the webhook has failed once
+                    first_run_over = " new for " in receiver_log.read_text()
+                    return process.poll() is not None or (first_run_over and webhook.attempts > 0)
+
+                wait_for(settled, 60, "the receiver's first receive run and webhook attempt")
+                if process.poll() is not None:
+                    log = receiver_log.read_text()[-300:]
+                    raise BenchError(f"signal-rest receiver exited {process.returncode}: {log}")
+                attempts_before = webhook.attempts
+                loaded = sequential_sends(server.port, body, 1000, sizes.receiver_seconds)
+                attempts_while_measuring = webhook.attempts - attempts_before
+            without += sequential_sends(server.port, body, 1000, half)
+    received = sizes.queued_messages - len(state.inbox(account_a))
+    table.note(section, "envelopes the receiver took for A", f"{received} of {sizes.queued_messages}")
+    table.note(
+        section,
+        "webhook attempts (all 503 after 2 s)",
+        f"{webhook.attempts}, {attempts_while_measuring} while measuring",
+    )
+    table.add(section, f"send for B, no receiver: p50 (n={len(without)})", ms(p50(without)), "ms")
+    table.add(section, "send for B, no receiver: p95", ms(p95(without)), "ms")
+    table.add(section, f"send for B, receiver + webhook down: p50 (n={len(loaded)})", ms(p50(loaded)), "ms")
+    table.add(section, "send for B, receiver + webhook down: p95", ms(p95(loaded)), "ms")
+    table.add(section, "with / without receiver at p50", p50(loaded) / p50(without), "x", digits=3, at_most=1.2)
+
+
+SECTIONS = {
+    "overhead": bench_overhead,
+    "about": bench_about,
+    "throughput": bench_throughput,
+    "memory": bench_memory,
+    "startup": bench_startup,
+    "receiver": bench_receiver,
+}
+
+
+def main(argv=None):
+    """Run the sections, print the table; return 1 if a target failed or a section could not run."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smaller counts: a smoke run")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=SECTIONS,
+        metavar="SECTION",
+        help=f"run only this section ({', '.join(SECTIONS)})",
+    )
+    args = parser.parse_args(argv)
+    sizes = QUICK if args.quick else FULL
+    # SIGTERM unwinds like Ctrl-C, so every server and process started here is stopped
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    table = Table()
+    with tempfile.TemporaryDirectory(prefix="signal-rest-bench-") as root:
+        for name in args.only or SECTIONS:
+            progress(f"{name} ...")
+            started = time.monotonic()
+            workdir = Path(root) / name
+            workdir.mkdir()
+            try:
+                SECTIONS[name](table, sizes, workdir)
+            except Exception as exc:  # one section failing must not cost the others' figures
+                traceback.print_exc()
+                table.error(name, f"{type(exc).__name__}: {exc}"[:300])
+            progress(f"{name} done in {time.monotonic() - started:.0f} s")
+    print(table.render())
+    return 1 if table.failed() else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
