@@ -1,7 +1,7 @@
 """Accounts: the accounts of this signal-cli, their settings, username, PIN and rate limits."""
 
 from ..extensions import Blueprint, signal_cli
-from ..schemas import (
+from ..schemas.accounts import (
     AccountSettingsSchema,
     PinSchema,
     RateLimitChallengeSchema,

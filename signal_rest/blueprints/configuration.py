@@ -2,7 +2,7 @@
 
 from ..extensions import Blueprint, service_state
 from ..logs import current_level, set_level
-from ..schemas import ConfigurationSchema, TrustModeSchema
+from ..schemas.configuration import ConfigurationSchema, TrustModeSchema
 
 blp = Blueprint("Configuration", __name__, description="The service's settings at run time.")
 

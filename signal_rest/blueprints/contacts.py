@@ -4,7 +4,7 @@ from flask_smorest import abort
 
 from ..extensions import Blueprint, signal_cli
 from ..responses import image_response
-from ..schemas import ContactSchema, ContactsQueryArgsSchema, UpdateContactSchema
+from ..schemas.contacts import ContactSchema, ContactsQueryArgsSchema, UpdateContactSchema
 
 blp = Blueprint("Contacts", __name__, description="The account's contacts.")
 

@@ -6,7 +6,7 @@ import segno
 from flask import current_app
 
 from ..extensions import Blueprint, signal_cli
-from ..schemas import (
+from ..schemas.devices import (
     AddDeviceSchema,
     DeleteLocalDataSchema,
     DeviceLinkSchema,

@@ -7,7 +7,7 @@ from flask import current_app
 
 from .. import __version__
 from ..extensions import Blueprint, signal_cli
-from ..schemas import AboutSchema, HealthQueryArgsSchema, HealthSchema
+from ..schemas.general import AboutSchema, HealthQueryArgsSchema, HealthSchema
 from ..signal_cli import SignalCliError, version_command
 
 blp = Blueprint("General", __name__, description="What the service is and whether it is up.")

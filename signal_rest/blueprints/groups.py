@@ -6,7 +6,8 @@ from flask_smorest import abort
 from ..attachments import materialized
 from ..extensions import Blueprint, signal_cli
 from ..responses import image_response
-from ..schemas import (
+from ..schemas import TimestampSchema, group_id_to_api
+from ..schemas.groups import (
     AdminsSchema,
     CreateGroupSchema,
     GroupCreatedSchema,
@@ -14,9 +15,7 @@ from ..schemas import (
     GroupSchema,
     MembersSchema,
     PinMessageSchema,
-    TimestampSchema,
     UpdateGroupSchema,
-    group_id_to_api,
 )
 from ..signal_cli import GroupId
 

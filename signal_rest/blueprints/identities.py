@@ -1,7 +1,7 @@
 """Identities: the identity keys of the account's contacts, and trusting them."""
 
 from ..extensions import Blueprint, signal_cli
-from ..schemas import IdentitySchema, TrustSchema
+from ..schemas.identities import IdentitySchema, TrustSchema
 
 blp = Blueprint("Identities", __name__, description="Identity keys and trust.")
 

@@ -5,7 +5,8 @@ from flask import current_app
 from ..attachments import materialized
 from ..errors import recipient_failures
 from ..extensions import Blueprint, service_state, signal_cli
-from ..schemas import (
+from ..schemas import TimestampSchema, group_id_to_api
+from ..schemas.messages import (
     PollCloseSchema,
     PollSchema,
     PollVoteSchema,
@@ -14,9 +15,7 @@ from ..schemas import (
     SendMessageV1Schema,
     SendMessageV1StandardSchema,
     SendResultSchema,
-    TimestampSchema,
     TypingSchema,
-    group_id_to_api,
 )
 from ..signal_cli import GroupId
 from ..text_styles import parse_styled_text

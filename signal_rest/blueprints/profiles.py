@@ -2,7 +2,7 @@
 
 from ..attachments import materialized
 from ..extensions import Blueprint, signal_cli
-from ..schemas import ProfileSchema
+from ..schemas.profiles import ProfileSchema
 
 blp = Blueprint("Profiles", __name__, description="The account's profile.")
 

@@ -1,7 +1,7 @@
 """Reactions: emoji reactions to messages."""
 
 from ..extensions import Blueprint, signal_cli
-from ..schemas import ReactionSchema, RemoveReactionSchema
+from ..schemas.reactions import ReactionSchema, RemoveReactionSchema
 
 blp = Blueprint("Reactions", __name__, description="React to messages with emoji.")
 

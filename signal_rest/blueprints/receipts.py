@@ -1,7 +1,7 @@
 """Receipts: telling a sender that their message was read or viewed."""
 
 from ..extensions import Blueprint, signal_cli
-from ..schemas import ReceiptSchema
+from ..schemas.receipts import ReceiptSchema
 
 blp = Blueprint("Receipts", __name__, description="Read and viewed receipts.")
 

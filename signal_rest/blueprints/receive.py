@@ -8,7 +8,7 @@ import time
 from flask import current_app
 
 from ..extensions import Blueprint, inbox, signal_cli
-from ..schemas import ReceivedSchema, ReceiveQueryArgsSchema, ReceiveStatusSchema
+from ..schemas.receive import ReceivedSchema, ReceiveQueryArgsSchema, ReceiveStatusSchema
 
 blp = Blueprint("Receive", __name__, description="Messages that arrived for an account.")
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ from flask import current_app
 
 from .. import config
 from ..extensions import Blueprint, signal_cli
-from ..schemas import SearchQueryArgsSchema, SearchResultSchema
+from ..schemas.search import SearchQueryArgsSchema, SearchResultSchema
 from ..signal_cli import UserError
 
 blp = Blueprint("Search", __name__, description="Which phone numbers use Signal.")

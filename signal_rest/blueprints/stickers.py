@@ -1,7 +1,7 @@
 """Stickers: the account's sticker packs."""
 
 from ..extensions import Blueprint, signal_cli
-from ..schemas import AddStickerPackSchema, StickerPackSchema
+from ..schemas.stickers import AddStickerPackSchema, StickerPackSchema
 
 blp = Blueprint("Stickers", __name__, description="Sticker packs.")
 

@@ -1,0 +1,199 @@
+"""Messages: sending, the old /v1/send, typing indicators, remote deletes and polls."""
+
+import re
+
+import marshmallow as ma
+from flask import current_app
+from marshmallow import fields, validate
+
+from .. import config
+from ..extensions import Schema
+from . import (
+    Base64Attachment,
+    FullMatch,
+    Mention,
+    PhoneNumber,
+    Recipient,
+    Text,
+    Timestamp,
+    WholeNumber,
+    item_list,
+    parse_group_id,
+    parse_recipient,
+    recipient_problem,
+    shorten,
+)
+
+_STICKER = re.compile(r"^(?:[0-9a-f]{2})+:[0-9]{1,9}$")
+
+
+class AccountMixin:
+    """Fills in the default account when ``number`` is absent."""
+
+    @ma.post_load
+    def default_account(self, data, **kwargs):
+        """``number`` may be omitted when a default account is configured."""
+        if not data.get("number"):
+            account = config.default_account(current_app.config)
+            if not account:
+                raise ma.ValidationError(
+                    'No account given: add "number" or configure a default account (SIGNAL_REST_DEFAULT_ACCOUNT).',
+                    "number",
+                )
+            data["number"] = account
+        return data
+
+
+class LinkPreviewSchema(Schema):
+    """A link preview shown with the message; its url must occur in the message."""
+
+    url = Text(required=True, max_length=2048, validate=validate.URL(schemes={"http", "https"}))
+    title = Text(max_length=1024)
+    description = Text(max_length=4096)
+    base64_thumbnail = Base64Attachment()
+
+
+class SendMessageSchema(AccountMixin, Schema):
+    """A message for /v2/send."""
+
+    number = PhoneNumber()
+    recipients = item_list(Recipient(), max_items=1000)
+    recipient = Recipient()
+    message = Text(max_length=64 * 1024)
+    base64_attachments = item_list(Base64Attachment())
+    mentions = item_list(Mention(), max_items=1000)
+    text_mode = fields.String(validate=validate.OneOf(["normal", "styled"]))
+    quote_timestamp = Timestamp()
+    quote_author = Recipient(groups=False)
+    quote_message = Text(max_length=64 * 1024)
+    quote_mentions = item_list(Mention(), max_items=1000)
+    sticker = fields.String(validate=FullMatch(_STICKER, error="Not of the form <packId hex>:<stickerId>."))
+    edit_timestamp = Timestamp()
+    link_preview = fields.Nested(LinkPreviewSchema)
+    view_once = fields.Boolean()
+    notify_self = fields.Boolean()
+
+    @ma.validates_schema
+    def check_something_to_send(self, data, **kwargs):
+        """A recipient and something to send are required; a quote needs its author."""
+        if not data.get("recipients") and not data.get("recipient"):
+            raise ma.ValidationError("Give at least one recipient.", "recipients")
+        if not (data.get("message") or data.get("base64_attachments") or data.get("sticker")):
+            raise ma.ValidationError("Give a message, an attachment or a sticker.", "message")
+        if "quote_timestamp" in data and "quote_author" not in data:
+            raise ma.ValidationError("A quote needs quote_author as well as quote_timestamp.", "quote_author")
+        preview = data.get("link_preview")
+        if preview and preview["url"] not in (data.get("message") or ""):
+            raise ma.ValidationError("The link preview's url must occur in the message.", "link_preview")
+
+    @ma.post_load
+    def merge_recipients(self, data, **kwargs):
+        """``recipient`` is appended to ``recipients``; duplicates are sent to once."""
+        recipients = list(data.pop("recipients", []))
+        if data.get("recipient") is not None:
+            recipients.append(data.pop("recipient"))
+        data["recipients"] = list(dict.fromkeys(recipients))
+        return data
+
+
+class SendMessageV1Schema(AccountMixin, Schema):
+    """A message for the seed's /v1/send/{recipient}."""
+
+    number = PhoneNumber()
+    message = Text(max_length=64 * 1024)
+    base64_attachments = item_list(Base64Attachment())
+
+    @ma.validates_schema
+    def check_something_to_send(self, data, **kwargs):
+        """A message or an attachment is required."""
+        if not (data.get("message") or data.get("base64_attachments")):
+            raise ma.ValidationError("Give a message or an attachment.", "message")
+
+
+class SendResultSchema(Schema):
+    """The result of a send, in the shape of both APIs."""
+
+    timestamp = fields.String()
+    timestamps = fields.Dict(keys=fields.String(), values=fields.Dict())
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.Dict()))
+
+
+class SendMessageV1StandardSchema(AccountMixin, Schema):
+    """The old standard API's /v1/send: one attachment, groups flagged with ``is_group``."""
+
+    number = PhoneNumber()
+    recipients = item_list(fields.String(), max_items=1000, required=True)
+    message = Text(max_length=64 * 1024)
+    base64_attachment = Base64Attachment()
+    is_group = fields.Boolean(load_default=False)
+
+    @ma.post_load
+    def parse_recipients(self, data, **kwargs):
+        """With ``is_group`` every recipient is a group id; otherwise any recipient."""
+        parsed, problems = [], {}
+        for index, value in enumerate(data["recipients"]):
+            recipient = parse_group_id(value) if data["is_group"] else parse_recipient(value)
+            if recipient is None:
+                problems[index] = [
+                    f"'{shorten(value)}' is not a group id." if data["is_group"] else recipient_problem(value)
+                ]
+            parsed.append(recipient)
+        if problems:
+            raise ma.ValidationError(problems, "recipients")
+        if not (data.get("message") or data.get("base64_attachment")):
+            raise ma.ValidationError("Give a message or an attachment.", "message")
+        data["recipients"] = parsed
+        data["base64_attachments"] = [data.pop("base64_attachment")] if data.get("base64_attachment") else []
+        return data
+
+
+class TypingSchema(Schema):
+    """The conversation whose typing indicator changes."""
+
+    recipient = Recipient(required=True, usernames=False)
+    action = fields.String(validate=validate.OneOf(["start", "stop"]))
+
+
+class RemoteDeleteSchema(Schema):
+    """The message (by its timestamp) to delete for everyone."""
+
+    recipient = Recipient(required=True, usernames=False)
+    timestamp = Timestamp(required=True)
+
+
+class PollSchema(Schema):
+    """A poll: question and answers, to a person or a group."""
+
+    recipient = Recipient(required=True, usernames=False)
+    question = Text(required=True, max_length=1024)
+    answers = fields.List(
+        Text(max_length=1024),
+        required=True,
+        validate=validate.Length(min=2, max=10, error="A poll has 2 to 10 answers."),
+    )
+    allow_multiple_selections = fields.Boolean(load_default=True)
+
+    @ma.validates("answers")
+    def answers_are_words(self, answers, **kwargs):
+        """signal-cli takes the answers as separate words, so none may start with '-' or hold a newline."""
+        for answer in answers:
+            if not answer.strip() or answer.startswith("-") or "\n" in answer:
+                raise ma.ValidationError(f"Answer '{shorten(answer)}' may not be empty, start with '-' or span lines.")
+
+
+class PollVoteSchema(Schema):
+    """A vote: the poll (author and timestamp) and the chosen answers, counted from 1."""
+
+    recipient = Recipient(required=True, usernames=False)
+    poll_author = Recipient(required=True, groups=False)
+    poll_timestamp = Timestamp(required=True)
+    selected_answers = fields.List(
+        WholeNumber(validate=validate.Range(min=1, max=10)), required=True, validate=validate.Length(min=1, max=10)
+    )
+
+
+class PollCloseSchema(Schema):
+    """The poll (by its timestamp) to close."""
+
+    recipient = Recipient(required=True, usernames=False)
+    poll_timestamp = Timestamp(required=True)

@@ -1,0 +1,59 @@
+"""Receive: fetching messages and the receiver's status."""
+
+from marshmallow import fields, validate
+
+from ..extensions import Schema
+from . import (
+    WholeNumber,
+)
+
+RECEIVE_MAX_TIMEOUT = 60
+RECEIVE_MAX_MESSAGES = 1000
+
+
+class ReceiveQueryArgsSchema(Schema):
+    """How long to wait for messages and how many to take."""
+
+    timeout = fields.Float(
+        load_default=1.0,
+        validate=validate.Range(min=0, max=RECEIVE_MAX_TIMEOUT, error=f"Between 0 and {RECEIVE_MAX_TIMEOUT} seconds."),
+    )
+    max_messages = WholeNumber(
+        validate=validate.Range(min=1, max=RECEIVE_MAX_MESSAGES, error=f"Between 1 and {RECEIVE_MAX_MESSAGES}.")
+    )
+    ignore_attachments = fields.Boolean(load_default=False)
+    ignore_stories = fields.Boolean(load_default=False)
+    send_read_receipts = fields.Boolean(load_default=False)
+
+
+class ReceivedSchema(Schema):
+    """One received envelope, exactly as signal-cli reports it."""
+
+    envelope = fields.Dict()
+    account = fields.String()
+    exception = fields.Dict()
+
+
+class WebhookStatusSchema(Schema):
+    """How deliveries to one webhook go."""
+
+    url = fields.String()
+    pending = fields.Integer()
+    oldest_pending_age = fields.Float(allow_none=True)
+    last_delivered_at = fields.String(allow_none=True)
+    last_error = fields.String(allow_none=True)
+    last_error_at = fields.String(allow_none=True)
+
+
+class ReceiveStatusSchema(Schema):
+    """How receiving goes for an account."""
+
+    account = fields.String()
+    receiver = fields.Boolean()
+    waiting = fields.Integer()
+    oldest_waiting_age = fields.Float(allow_none=True)
+    last_receive_at = fields.String(allow_none=True)
+    last_receive_error = fields.String(allow_none=True)
+    last_receive_error_at = fields.String(allow_none=True)
+    webhooks = fields.List(fields.Nested(WebhookStatusSchema))
+    abandoned_deliveries = fields.Integer()
