@@ -75,6 +75,16 @@ class Blueprint(BaseBlueprint):
 
     ARGUMENTS_PARSER = LenientParser()
 
+    def file_response(self, status_code, content_type, description):
+        """Like ``response``, for a body of bytes (an image, an attachment): documented as binary."""
+        content = {content_type: {"schema": {"type": "string", "format": "binary"}}}
+
+        def decorator(func):
+            func = self.response(status_code, description=description)(func)
+            return self.doc(responses={str(status_code): {"description": description, "content": content}})(func)
+
+        return decorator
+
     def string_list_response(self, status_code, description):
         """Like ``response``, for a JSON array of strings (which a marshmallow schema cannot dump)."""
         schema = {"type": "array", "items": {"type": "string"}}

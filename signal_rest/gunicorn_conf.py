@@ -32,6 +32,8 @@ worker_class = "gthread"
 timeout = int(_settings["SIGNAL_CLI_CMD_TIMEOUT"] + _settings["SIGNAL_CLI_LOCK_TIMEOUT"] + 30)
 graceful_timeout = int(_settings["SIGNAL_CLI_CMD_TIMEOUT"] + 15)
 keepalive = 5
+# gunicorn's control socket sits at one path per user: two instances would take it from each other
+control_socket_disable = True
 accesslog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}o)s'
 

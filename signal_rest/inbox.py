@@ -231,8 +231,9 @@ class Inbox:
 
     # -- handing out --
 
-    def hand_out(self, account, limit=None):
-        """The oldest envelopes of ``account`` not handed out yet (up to ``limit``), now marked handed out."""
+    def reserve(self, account, limit=None):
+        """The oldest envelopes of ``account`` not handed out yet (up to ``limit``), marked handed out
+        in the same transaction; returns (their ids, for :meth:`put_back`, and their lines)."""
         with self._transaction() as connection:
             rows = connection.execute(
                 "SELECT id, line FROM envelopes WHERE account = ? AND handed_out_at IS NULL ORDER BY id LIMIT ?",
@@ -241,7 +242,16 @@ class Inbox:
             connection.executemany(
                 "UPDATE envelopes SET handed_out_at = ? WHERE id = ?", [(time.time(), row[0]) for row in rows]
             )
-        return [line for _, line in rows]
+        return [row[0] for row in rows], [row[1] for row in rows]
+
+    def hand_out(self, account, limit=None):
+        """The lines :meth:`reserve` takes, for callers that cannot fail after taking them."""
+        return self.reserve(account, limit)[1]
+
+    def put_back(self, ids):
+        """Make envelopes that could not be handed out (the client was gone) wait again."""
+        with self._transaction() as connection:
+            connection.executemany("UPDATE envelopes SET handed_out_at = NULL WHERE id = ?", [(i,) for i in ids])
 
     def waiting(self, account):
         """How many envelopes of ``account`` wait to be handed out."""

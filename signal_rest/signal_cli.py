@@ -159,6 +159,8 @@ class Command:
     secrets: tuple = ()
     #: whether the command runs for one account (``-a``); multi-account commands do not
     account: bool = True
+    #: seconds this command may take beyond the usual time limit (receive waits on purpose)
+    extra_time: float = 0.0
 
 
 def _plain(value):
@@ -414,7 +416,8 @@ def receive_command(
     args += _flag("--ignore-attachments", ignore_attachments)
     args += _flag("--ignore-stories", ignore_stories)
     args += _flag("--send-read-receipts", read_receipts)
-    return Command(args, output="lines")
+    # it waits up to `timeout` for each next message, and once more after the queue ran empty
+    return Command(args, output="lines", extra_time=2 * float(timeout))
 
 
 def block_command(recipients):
@@ -792,7 +795,7 @@ class SignalCli:
             self._running.add(process)
         try:
             if spool is not None:
-                stdout, stderr, timed_out = self._follow(process, spool, items, on_line)
+                stdout, stderr, timed_out = self._follow(process, spool, items, on_line, command.extra_time)
             else:
                 try:
                     stdout, stderr = process.communicate(command.stdin, timeout=self.cmd_timeout)
@@ -817,6 +820,9 @@ class SignalCli:
         elapsed = time.monotonic() - started
         log.debug("signal-cli exited %s after %.3fs: %s", process.returncode, elapsed, shlex.join(redacted))
         self.observer.run_finished(command.args[0], "timeout" if timed_out else process.returncode, elapsed)
+        if spool is not None and timed_out and process.returncode == 0:
+            # stopped at the time limit, receive ended cleanly (SIGTERM): everything it had is here
+            return items
         if spool is not None and items and (timed_out or process.returncode != 0):
             log.warning(
                 "signal-cli %s after %d lines (exit %s); keeping them: %s\n%s",
@@ -839,10 +845,10 @@ class SignalCli:
             return items
         return self._result(command, redacted, process.returncode, stdout, stderr)
 
-    def _follow(self, process, spool, items, on_line):
+    def _follow(self, process, spool, items, on_line, extra_time=0.0):
         """Hand each line signal-cli writes to ``spool`` to ``on_line`` as it comes, until it exits or
         the time limit; returns (the unfinished last line, stderr, whether the time limit hit)."""
-        deadline = time.monotonic() + self.cmd_timeout
+        deadline = time.monotonic() + self.cmd_timeout + extra_time
         timed_out = False
         pending, stderr = bytearray(), bytearray()
         with open(spool, "rb") as reader, selectors.DefaultSelector() as selector:
@@ -935,6 +941,9 @@ class SignalCli:
                 **details,
             )
         log.warning("signal-cli failed with exit %s: %s\n%s", returncode, shlex.join(argv), stderr)
+        if returncode == 3 and "[404]" in message:
+            # Signal's servers do not know the thing (removeDevice of an unknown device)
+            raise NotFound(message, **details)
         if returncode == 3:
             raise ServerError(_first_line(message) or "signal-cli could not reach Signal's servers.", **details)
         raise UnexpectedError(

@@ -387,3 +387,14 @@ def test_process_limit_gives_up_after_the_lock_timeout(tmp_path):
         assert raised.value.retry_after > 0
     finally:
         holder.join()
+
+
+def test_receive_stopped_at_the_time_limit_keeps_what_it_printed(tmp_path):
+    # receive ends cleanly (exit 0) on SIGTERM; its lines are the answer, not a timeout
+    cli = _cli(
+        tmp_path, 'echo \'{"envelope":{"timestamp":1}}\'\ntrap "exit 0" TERM\nsleep 30 &\nwait\n', cmd_timeout=0.5
+    )
+    started = time.monotonic()
+    received = cli.receive(ACCOUNT, tmp_path / "spool.jsonl", timeout=0.1)
+    assert received == [{"envelope": {"timestamp": 1}}]
+    assert time.monotonic() - started < 5

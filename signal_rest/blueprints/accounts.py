@@ -1,6 +1,7 @@
 """Accounts: the accounts of this signal-cli, their settings, username, PIN and rate limits."""
 
 from ..extensions import Blueprint, signal_cli
+from ..schemas import EmptySchema
 from ..schemas.accounts import (
     AccountSettingsSchema,
     PinSchema,
@@ -59,7 +60,7 @@ def delete_username(number):
 
 @blp.route("/v1/accounts/<number:number>/pin", methods=["POST"])
 @blp.arguments(PinSchema)
-@blp.response(201)
+@blp.response(201, EmptySchema)
 def set_pin(data, number):
     """Set the registration lock PIN."""
     signal_cli().set_pin(number, data["pin"])

@@ -39,7 +39,7 @@ def list_attachments():
 
 
 @blp.route("/v1/attachments/<attachment_id:attachment>")
-@blp.response(200, content_type="application/octet-stream", description="The attachment's bytes.")
+@blp.file_response(200, "*/*", "The attachment's bytes (Content-Type sniffed from them).")
 def get_attachment(attachment):
     """Download an attachment (Content-Type sniffed from its bytes); 404 if there is none."""
     return file_response(_attachment_path(attachment), attachment)

@@ -69,7 +69,7 @@ def get_contact(number, uuid):
 
 
 @blp.route("/v1/contacts/<number:number>/<individual:uuid>/avatar")
-@blp.response(200, content_type="image/*", description="The avatar image.")
+@blp.file_response(200, "image/*", "The avatar image.")
 def contact_avatar(number, uuid):
     """The contact's avatar image (Content-Type sniffed); 404 when there is none."""
     return image_response(signal_cli().avatar(number, contact=uuid))

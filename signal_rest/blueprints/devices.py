@@ -6,6 +6,7 @@ import segno
 from flask import current_app
 
 from ..extensions import Blueprint, signal_cli
+from ..schemas import EmptySchema
 from ..schemas.devices import (
     AddDeviceSchema,
     DeleteLocalDataSchema,
@@ -22,7 +23,7 @@ blp = Blueprint("Devices", __name__, description="Register, verify and link acco
 
 @blp.route("/v1/register/<number:number>", methods=["POST"])
 @blp.arguments(RegisterSchema, required=False)
-@blp.response(201)
+@blp.response(201, EmptySchema)
 def register(data, number):
     """Register a phone number: Signal sends a code by SMS (or voice call with ``use_voice``).
 
@@ -35,7 +36,7 @@ def register(data, number):
 
 @blp.route("/v1/register/<number:number>/verify/<code:token>", methods=["POST"])
 @blp.arguments(VerifySchema, required=False)
-@blp.response(201)
+@blp.response(201, EmptySchema)
 def verify(data, number, token):
     """Verify a registered number with the code Signal sent (and the PIN, if one is set)."""
     signal_cli().verify(number, token, pin=data.get("pin"))
@@ -67,7 +68,7 @@ def _device_link(device_name):
 
 @blp.route("/v1/qrcodelink")
 @blp.arguments(QrCodeLinkQueryArgsSchema, location="query")
-@blp.response(200, content_type="image/png", description="A QR code of the device link.")
+@blp.file_response(200, "image/png", "A QR code of the device link.")
 def qrcodelink(args):
     """Link this service as a new device of an existing account: scan the QR code with the phone.
 

@@ -198,7 +198,7 @@ def remove_admins(data, number, groupid):
 
 
 @blp.route("/v1/groups/<number:number>/<groupid:groupid>/avatar")
-@blp.response(200, content_type="image/*", description="The avatar image.")
+@blp.file_response(200, "image/*", "The avatar image.")
 def group_avatar(number, groupid):
     """The group's avatar image (Content-Type sniffed from its bytes); 404 when it has none."""
     return image_response(signal_cli().avatar(number, group_id=groupid))

@@ -2,10 +2,11 @@
 
 import json
 import logging
+import socket
 import sqlite3
 import time
 
-from flask import current_app
+from flask import current_app, request
 
 from ..extensions import Blueprint, inbox, signal_cli
 from ..schemas.receive import ReceivedSchema, ReceiveQueryArgsSchema, ReceiveStatusSchema
@@ -70,8 +71,43 @@ def receive(args, number):
         _wait_for_the_receiver(number, args["timeout"])
     elif limit is None or inbox().waiting(number) < limit:
         unsaved = _receive_directly(number, args)
-    lines = inbox().hand_out(number, limit) + unsaved
-    return [json.loads(line) for line in lines]
+    if _client_gone():
+        log.warning("the client of a receive for %s hung up; its messages stay in the inbox", number)
+        return current_app.response_class(b"[]", mimetype="application/json")
+    ids, lines = inbox().reserve(number, limit)
+    body = json.dumps([json.loads(line) for line in lines + unsaved]).encode("utf-8")
+    response = current_app.response_class(_handed_over(body, number, ids, inbox()), mimetype="application/json")
+    response.headers["Content-Length"] = str(len(body))
+    return response
+
+
+def _handed_over(body, number, ids, store):
+    """The body; if writing it fails (the client hung up), the envelopes wait in ``store`` again.
+
+    (A generator, run by the server after the view has returned: it gets the inbox as argument.)
+    """
+    written = False
+    try:
+        yield body
+        written = True
+    finally:
+        if not written and ids:
+            log.warning("a receive answer for %s could not be written; its messages stay in the inbox", number)
+            store.put_back(ids)
+
+
+def _client_gone():
+    """Whether the client closed its connection while the messages were being fetched."""
+    connection = request.environ.get("gunicorn.socket") or request.environ.get("werkzeug.socket")
+    if connection is None:
+        return False
+    try:
+        return connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except (BlockingIOError, InterruptedError, ValueError):
+        # nothing to read (the usual case), or a socket (TLS) that cannot peek
+        return False
+    except OSError:
+        return True
 
 
 @blp.route("/v1/receive/<number:number>/status")

@@ -1,6 +1,7 @@
 """Stickers: the account's sticker packs."""
 
 from ..extensions import Blueprint, signal_cli
+from ..schemas import EmptySchema
 from ..schemas.stickers import AddStickerPackSchema, StickerPackSchema
 
 blp = Blueprint("Stickers", __name__, description="Sticker packs.")
@@ -24,7 +25,7 @@ def list_sticker_packs(number):
 
 @blp.route("/v1/sticker-packs/<number:number>", methods=["POST"])
 @blp.arguments(AddStickerPackSchema)
-@blp.response(201)
+@blp.response(201, EmptySchema)
 def add_sticker_pack(data, number):
     """Install a sticker pack from its id and key (as in its signal.art link)."""
     uri = f"https://signal.art/addstickers/#pack_id={data['pack_id'].lower()}&pack_key={data['pack_key'].lower()}"

@@ -233,6 +233,10 @@ class Text(fields.String):
         text = super()._deserialize(value, attr, data, **kwargs)
         if "\0" in text:
             raise ma.ValidationError("NUL characters are not allowed.")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ma.ValidationError("The text holds an unpaired surrogate (\\ud800-\\udfff).") from None
         if len(text) > self.max_length:
             raise ma.ValidationError(f"At most {self.max_length} characters are allowed.")
         return text
@@ -278,6 +282,10 @@ def item_list(item, *, max_items=100, **kwargs):
 
 
 # --- responses shared by several blueprints --------------------------------------------------------------
+
+
+class EmptySchema(Schema):
+    """An empty JSON object: the answer of a creation that has nothing to tell (``{}``)."""
 
 
 class TimestampSchema(Schema):

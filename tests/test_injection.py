@@ -1,0 +1,448 @@
+"""Argument injection: hostile values in every field that reaches signal-cli (SIGNAL_CLI.md §1.2).
+
+Table-driven over (endpoint, field, value). Each request must either be refused with a 400 JSON
+error naming the field (and then start no signal-cli at all), or reach signal-cli as data. The
+proof is read from what the fake signal-cli recorded and compared with the same request carrying a
+harmless value (the baseline):
+
+* the same signal-cli commands ran, and the fake parsed the same options with as many values
+  each: nothing was added (no ``--attachment``, ``--config``, ``--help``, no extra recipient);
+* the value is not a separate word before ``--``; it is in stdin, in a ``--name=value`` word, or
+  after ``--`` (or, for a file name, the name of the one attachment the request sent);
+* no run printed help, created a log file or turned on verbose logging (the fake's "quirks"), the
+  ``--log-file`` path was never created, and signal-cli read no file but the attachments sent.
+
+Operations the installed signal-cli is too old for (polls, pinned messages) answer 501 or 400 and
+never pass the value to signal-cli.
+"""
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+import pytest
+from fake_signal_cli import LOG_FILE, FakeState, write_executable
+from helpers import ACCOUNT, OTHER, THIRD, add_group_with_id, api_group_id, b64, has_problem
+
+from signal_rest import create_app
+
+#: where the hostile value goes in a request template
+V = "\x00VALUE\x00"
+TIMESTAMP = 1732630000123
+GROUP_ID = b64(b"\x01\xbf\xfe" + bytes(29))
+GROUP = api_group_id(GROUP_ID)
+NEW_FOR_REGISTER = "+4915122222201"
+NEW_FOR_VERIFY_CODE = "+4915122222202"
+NEW_FOR_VERIFY_PIN = "+4915122222203"
+#: quirks of signal-cli's logging pre-parser that a stray word triggers (SIGNAL_CLI.md §1.1)
+QUIRKS = {"help", "log_file", "verbose"}
+#: ids of the values; the ``--log-file`` path is filled in per test (it must never be created)
+HOSTILE = {
+    "short-help": "-h",
+    "long-help": "--help",
+    "config": "--config=/etc",
+    "attach-short": "-a/etc/passwd",
+    "attach-long": "--attach=/etc/passwd",
+    "log-file": "--log-file={log_file}",
+    "verbose": "-vvv",
+    "negative-words": "-5 degrees",
+    "double-dash": "--",
+    "single-dash": "-",
+    "newlines": "first\nsecond\r\nthird",
+    "nul": "a\x00b",
+    "100kB": "x" * 100_000,
+    "rtl-override": "\u202etxt.exe",
+    "zero-width-joiner": "\U0001f468\u200d\U0001f469\u200d\U0001f467",
+    "emoji": "\U0001f600\U0001f44d",
+    "combining-marks": "e\u0301\u0302\u0303 Z\u0351\u0352\u0353",
+    "lone-surrogate": "\ud800",
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field that reaches signal-cli: where it goes in which request, and a harmless value."""
+
+    name: str
+    method: str
+    path: str
+    benign: str
+    body: object = None
+    query: dict = None
+    #: the values reach signal-cli as data in a form that cannot be searched for verbatim
+    verbatim: bool = True
+    #: the operation needs a newer signal-cli than the fake: 501 (or 400), never a run
+    needs_newer: bool = False
+
+    def request(self, value):
+        """The request with ``value`` in place: (method, URL, raw JSON body or None)."""
+        path = self.path.replace(V, quote(value, safe="", errors="surrogatepass"))
+        if self.query is not None:
+            query = {key: value if item == V else item for key, item in self.query.items()}
+            path += "?" + urlencode(query, doseq=True, errors="surrogatepass")
+        # JSON escapes (ensure_ascii) carry even a lone surrogate, as a client's JSON would
+        body = None if self.body is None else json.dumps(fill(self.body, value))
+        return self.method, path, body
+
+
+def fill(template, value):
+    """``template`` with ``V`` replaced by ``value`` wherever it occurs (also inside strings)."""
+    if isinstance(template, dict):
+        return {key: fill(item, value) for key, item in template.items()}
+    if isinstance(template, list):
+        return [fill(item, value) for item in template]
+    if isinstance(template, str) and V in template:
+        return template.replace(V, value)
+    return template
+
+
+def send(**extra):
+    return {"number": ACCOUNT, "recipients": [OTHER], "message": "hi", **extra}
+
+
+QUOTE = {"quote_timestamp": TIMESTAMP, "quote_author": OTHER}
+REACTION = {"reaction": "\U0001f44d", "recipient": OTHER, "target_author": OTHER, "timestamp": TIMESTAMP}
+A = ACCOUNT
+FIELDS = {
+    # messages
+    "send.recipients": Field("recipients", "POST", "/v2/send", OTHER, body=send(recipients=[V])),
+    "send.recipient": Field("recipient", "POST", "/v2/send", OTHER, body=send(recipients=[], recipient=V)),
+    "send.group-recipient": Field("recipients", "POST", "/v2/send", GROUP, body=send(recipients=[V])),
+    "send.number": Field("number", "POST", "/v2/send", ACCOUNT, body=send(number=V)),
+    "send.message": Field("message", "POST", "/v2/send", "hello", body=send(message=V)),
+    "send.quote_message": Field("quote_message", "POST", "/v2/send", "hello", body=send(**QUOTE, quote_message=V)),
+    "send.quote_author": Field("quote_author", "POST", "/v2/send", OTHER, body=send(**{**QUOTE, "quote_author": V})),
+    "send.mention-author": Field(
+        "mentions", "POST", "/v2/send", OTHER, body=send(mentions=[{"start": 0, "length": 2, "author": V}])
+    ),
+    "send.mention-string": Field("mentions", "POST", "/v2/send", OTHER, body=send(mentions=[f"0:2:{V}"])),
+    "send.quote_mention-author": Field(
+        "quote_mentions",
+        "POST",
+        "/v2/send",
+        OTHER,
+        body=send(**QUOTE, quote_message="hi", quote_mentions=[{"start": 0, "length": 1, "author": V}]),
+    ),
+    "send.sticker": Field("sticker", "POST", "/v2/send", "abcd:1", body=send(sticker=V)),
+    "send.preview-url": Field(
+        "link_preview",
+        "POST",
+        "/v2/send",
+        "https://example.com/a",
+        body=send(message=f"look {V}", link_preview={"url": V, "title": "t"}),
+    ),
+    "send.preview-title": Field(
+        "link_preview",
+        "POST",
+        "/v2/send",
+        "A title",
+        body=send(message="see https://example.com", link_preview={"url": "https://example.com", "title": V}),
+    ),
+    "send.preview-description": Field(
+        "link_preview",
+        "POST",
+        "/v2/send",
+        "A description",
+        body=send(
+            message="see https://example.com",
+            link_preview={"url": "https://example.com", "title": "t", "description": V},
+        ),
+    ),
+    "send.attachment-filename": Field(
+        "base64_attachments",
+        "POST",
+        "/v2/send",
+        "notes.txt",
+        body=send(base64_attachments=[f"data:text/plain;filename={V};base64,aGk="]),
+        verbatim=False,
+    ),
+    "send-v1.recipient-path": Field("path", "POST", f"/v1/send/{V}", OTHER, body={"number": ACCOUNT, "message": "hi"}),
+    "send-v1.message": Field("message", "POST", f"/v1/send/{OTHER}", "hello", body={"number": A, "message": V}),
+    "send-v1-standard.recipients": Field(
+        "recipients", "POST", "/v1/send", OTHER, body={"number": A, "recipients": [V], "message": "hi"}
+    ),
+    "send-v1-standard.group": Field(
+        "recipients",
+        "POST",
+        "/v1/send",
+        GROUP,
+        body={"number": A, "recipients": [V], "message": "hi", "is_group": True},
+    ),
+    "typing.recipient": Field("recipient", "PUT", f"/v1/typing-indicator/{A}", OTHER, body={"recipient": V}),
+    "remote-delete.recipient": Field(
+        "recipient", "DELETE", f"/v1/remote-delete/{A}", OTHER, body={"recipient": V, "timestamp": TIMESTAMP}
+    ),
+    "receipt.recipient": Field(
+        "recipient", "POST", f"/v1/receipts/{A}", OTHER, body={"recipient": V, "timestamp": TIMESTAMP}
+    ),
+    # groups
+    "groups.number-path": Field("path", "GET", f"/v1/groups/{V}", ACCOUNT),
+    "groups.groupid-path": Field("path", "GET", f"/v1/groups/{A}/{V}", GROUP),
+    "groups.create-name": Field("name", "POST", f"/v1/groups/{A}", "Team", body={"name": V, "members": [OTHER]}),
+    "groups.create-description": Field(
+        "description", "POST", f"/v1/groups/{A}", "About us", body={"name": "T", "description": V}
+    ),
+    "groups.create-members": Field("members", "POST", f"/v1/groups/{A}", OTHER, body={"name": "T", "members": [V]}),
+    "groups.create-admins": Field(
+        "admins", "POST", f"/v1/groups/{A}", OTHER, body={"name": "T", "members": [OTHER], "admins": [V]}
+    ),
+    "groups.update-name": Field("name", "PUT", f"/v1/groups/{A}/{GROUP}", "Renamed", body={"name": V}),
+    "groups.update-description": Field(
+        "description", "PUT", f"/v1/groups/{A}/{GROUP}", "About us", body={"description": V}
+    ),
+    "groups.update-add_members": Field(
+        "add_members", "PUT", f"/v1/groups/{A}/{GROUP}", THIRD, body={"add_members": [V]}
+    ),
+    "groups.members": Field("members", "POST", f"/v1/groups/{A}/{GROUP}/members", THIRD, body={"members": [V]}),
+    "groups.admins": Field("admins", "DELETE", f"/v1/groups/{A}/{GROUP}/admins", OTHER, body={"admins": [V]}),
+    "groups.join-groupid-path": Field("path", "POST", f"/v1/groups/{A}/{V}/join", GROUP),
+    "groups.join-invite-link": Field(
+        "path", "POST", f"/v1/groups/{A}/https%3A%2F%2Fsignal.group%2F%23{V}/join", "CjQKIAbcdefghijklmnop"
+    ),
+    "groups.pin-target_author": Field(
+        "target_author",
+        "POST",
+        f"/v1/groups/{A}/{GROUP}/pin-message",
+        OTHER,
+        body={"target_author": V, "timestamp": TIMESTAMP},
+        needs_newer=True,
+    ),
+    # reactions
+    "reaction.emoji": Field("reaction", "POST", f"/v1/reactions/{A}", "\u2764\ufe0f", body={**REACTION, "reaction": V}),
+    "reaction.recipient": Field("recipient", "POST", f"/v1/reactions/{A}", OTHER, body={**REACTION, "recipient": V}),
+    "reaction.groupid": Field("groupid", "POST", f"/v1/reactions/{A}", GROUP, body={**REACTION, "groupid": V}),
+    "reaction.target_author": Field(
+        "target_author", "DELETE", f"/v1/reactions/{A}", OTHER, body={**REACTION, "target_author": V}
+    ),
+    # polls (signal-cli 0.13.22)
+    "poll.question": Field(
+        "question",
+        "POST",
+        f"/v1/polls/{A}",
+        "Lunch?",
+        body={"recipient": OTHER, "question": V, "answers": ["yes", "no"]},
+        needs_newer=True,
+    ),
+    "poll.answer": Field(
+        "answers",
+        "POST",
+        f"/v1/polls/{A}",
+        "yes",
+        body={"recipient": OTHER, "question": "Lunch?", "answers": [V, "no"]},
+        needs_newer=True,
+    ),
+    # devices, registration, linking
+    "register.captcha": Field(
+        "captcha", "POST", f"/v1/register/{NEW_FOR_REGISTER}", "signalcaptcha://abc.def", body={"captcha": V}
+    ),
+    "verify.code-path": Field("path", "POST", f"/v1/register/{NEW_FOR_VERIFY_CODE}/verify/{V}", "123-456"),
+    "verify.pin": Field("pin", "POST", f"/v1/register/{NEW_FOR_VERIFY_PIN}/verify/123456", "1234", body={"pin": V}),
+    "device.uri": Field("uri", "POST", f"/v1/devices/{A}", "sgnl://linkdevice?uuid=YWJj&pub_key=ZGVm", body={"uri": V}),
+    "device.id-path": Field("path", "DELETE", f"/v1/devices/{A}/{V}", "2"),
+    "qrcodelink.device_name": Field("device_name", "GET", "/v1/qrcodelink/raw", "laptop", query={"device_name": V}),
+    # accounts
+    "account.challenge_token": Field(
+        "challenge_token",
+        "POST",
+        f"/v1/accounts/{A}/rate-limit-challenge",
+        "challenge-abc",
+        body={"challenge_token": V, "captcha": "signalcaptcha://x"},
+    ),
+    "account.challenge-captcha": Field(
+        "captcha",
+        "POST",
+        f"/v1/accounts/{A}/rate-limit-challenge",
+        "signalcaptcha://x",
+        body={"challenge_token": "challenge-abc", "captcha": V},
+    ),
+    "account.username": Field("username", "POST", f"/v1/accounts/{A}/username", "alice.42", body={"username": V}),
+    "account.pin": Field("pin", "POST", f"/v1/accounts/{A}/pin", "1234", body={"pin": V}),
+    # profiles, contacts, identities, search, receive, stickers
+    "profile.name": Field("name", "PUT", f"/v1/profiles/{A}", "Ann", body={"name": V}),
+    "profile.family_name": Field(
+        "family_name", "PUT", f"/v1/profiles/{A}", "Lee", body={"name": "A", "family_name": V}
+    ),
+    "profile.about": Field("about", "PUT", f"/v1/profiles/{A}", "Hi there", body={"name": "A", "about": V}),
+    "contact.recipient": Field("recipient", "PUT", f"/v1/contacts/{A}", OTHER, body={"recipient": V, "name": "Ann"}),
+    "contact.name": Field("name", "PUT", f"/v1/contacts/{A}", "Ann", body={"recipient": OTHER, "name": V}),
+    "contact.uuid-path": Field("path", "GET", f"/v1/contacts/{A}/{V}", OTHER),
+    "trust.recipient-path": Field(
+        "path", "PUT", f"/v1/identities/{A}/trust/{V}", OTHER, body={"trust_all_known_keys": True}
+    ),
+    "trust.safety_number": Field(
+        "verified_safety_number",
+        "PUT",
+        f"/v1/identities/{A}/trust/{OTHER}",
+        "12345",
+        body={"verified_safety_number": V},
+    ),
+    "search.numbers": Field("numbers", "GET", "/v1/search", OTHER, query={"numbers": V, "number": A}),
+    "search.number": Field("number", "GET", "/v1/search", ACCOUNT, query={"numbers": OTHER, "number": V}),
+    "receive.number-path": Field("path", "GET", f"/v1/receive/{V}", ACCOUNT, query={"timeout": "0"}),
+    "sticker.pack_id": Field(
+        "pack_id", "POST", f"/v1/sticker-packs/{A}", "abcd", body={"pack_id": V, "pack_key": "ef"}
+    ),
+    "sticker.pack_key": Field(
+        "pack_key", "POST", f"/v1/sticker-packs/{A}", "ef", body={"pack_id": "abcd", "pack_key": V}
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    """One fake signal-cli and one app for the whole module (a request leaves nothing behind)."""
+    directory = tmp_path_factory.mktemp("injection")
+    fake = FakeState(directory / "config")
+    fake.add_account(ACCOUNT)
+    for number in (OTHER, THIRD):
+        fake.add_user(number)
+    fake.add_user("+4915100000009", rate_limited="challenge-abc")
+    for number in (NEW_FOR_REGISTER, NEW_FOR_VERIFY_CODE, NEW_FOR_VERIFY_PIN):
+        fake.add_account(number, registered=False, session=True)
+    add_group_with_id(fake, GROUP_ID, members=[OTHER], admins=[ACCOUNT, OTHER])
+    fake.add_contact(ACCOUNT, OTHER, name="Ann")
+    fake.add_identity(ACCOUNT, OTHER)
+    fake.update(lambda state: state["accounts"][ACCOUNT]["sticker_packs"].append({"packId": "abcd"}))
+    fake.set_link_timeout(0.2)
+    app = create_app(
+        {
+            "TESTING": True,
+            "SIGNAL_CLI_BIN": str(write_executable(directory / "bin")),
+            "SIGNAL_CLI_CONFIG_DIR": str(directory / "config"),
+            "SIGNAL_CLI_CMD_TIMEOUT": 20,
+            "SIGNAL_REST_DEFAULT_ACCOUNT": "",
+            "PYTHON_SIGNAL_CLI_REST_API_ACCOUNT": "",
+            "SIGNAL_REST_LINK_TIMEOUT": 1,
+        }
+    )
+    return app, fake
+
+
+@pytest.fixture
+def call(service):
+    """Make a request; return (response, the fake's records of the runs it caused)."""
+    app, fake = service
+    client = app.test_client()
+    cli = app.extensions["signal_rest.signal_cli"]
+
+    log = Path(fake.config_dir) / LOG_FILE
+
+    def make(method, path, body):
+        before = log.stat().st_size if log.exists() else 0
+        response = client.open(path, method=method, data=body, content_type="application/json")
+        response.get_data()
+        response.close()
+        # a `signal-cli link` keeps running in the background until it gives up (a moment)
+        deadline = time.monotonic() + 10
+        while cli._background and time.monotonic() < deadline:
+            time.sleep(0.02)
+        records = []
+        if log.exists():
+            with log.open("rb") as handle:
+                # only what this request caused (the log is long, and some values are 100 kB)
+                handle.seek(before)
+                records = [json.loads(line) for line in handle if line.endswith(b"\n")]
+        return response, [record for record in records if "event" not in record], records
+
+    return make
+
+
+_baselines = {}
+
+
+def baseline(call, field_id):
+    """The runs of the field's request with its harmless value (made once per module)."""
+    if field_id not in _baselines:
+        response, runs, _ = call(*FIELDS[field_id].request(FIELDS[field_id].benign))
+        assert response.status_code < 500, response.get_json()
+        _baselines[field_id] = runs
+    return _baselines[field_id]
+
+
+def option_shape(run):
+    """The options signal-cli parsed, each with how many values it got."""
+    return {
+        key: len(value) if isinstance(value, list) else type(value).__name__ for key, value in run["options"].items()
+    }
+
+
+def _separator(argv, command):
+    """The index of the ``--`` that ends the options of ``command`` (or the length of argv)."""
+    start = argv.index(command) + 1
+    return argv.index("--", start) if "--" in argv[start:] else len(argv)
+
+
+def data_of(run):
+    """What signal-cli can only read as data: ``--name=value`` values, words after ``--``, stdin."""
+    argv = run["argv"]
+    start, end = argv.index(run["command"]) + 1, _separator(argv, run["command"])
+    values = [word.split("=", 1)[1] for word in argv[start:end] if word.startswith("--") and "=" in word]
+    return values + argv[end + 1 :] + [run["stdin"] or ""]
+
+
+def changed_words(run, expected):
+    """The argv words that differ from the baseline run's in a place that is not data."""
+    argv, before = run["argv"], expected["argv"]
+    if len(argv) != len(before):
+        return [f"{len(argv)} words instead of {len(before)}"]
+    end = _separator(before, expected["command"])
+    problems = []
+    for index, (word, old) in enumerate(zip(argv, before, strict=True)):
+        same_option = old.startswith("--") and "=" in old and word.startswith(old.split("=", 1)[0] + "=")
+        # after `--`, a `--name=` value, or a path this service created (a temporary file) is data
+        if word == old or index > end or same_option or (word.startswith("/") and old.startswith("/")):
+            continue
+        problems.append(f"word {index} is {word[:60]!r} instead of {old[:60]!r}")
+    return problems
+
+
+@pytest.mark.parametrize("value_id", list(HOSTILE))
+@pytest.mark.parametrize("field_id", list(FIELDS))
+def test_hostile_value_is_refused_or_data(call, tmp_path, field_id, value_id):
+    spec = FIELDS[field_id]
+    log_file = tmp_path / "injected.log"
+    value = HOSTILE[value_id].replace("{log_file}", str(log_file))
+    response, runs, records = call(*spec.request(value))
+    status = response.status_code
+    body = response.get_json(silent=True)
+
+    assert not log_file.exists(), "signal-cli created the --log-file"
+    for record in records:
+        quirks = QUIRKS & set(record.get("quirks") or ())
+        assert not quirks, f"a run triggered {quirks}: {record['argv']}"
+    assert isinstance(body, dict) or status < 300, f"{status} without a JSON body"
+    if status >= 400:
+        assert body["status"] == status and body["error"] == body["message"], body
+    if status == 400 and not runs:
+        # refused before signal-cli: the error names the field
+        assert has_problem(body.get("errors") or {}, spec.name), body
+        return
+    if status in (404, 405) and not runs and spec.name == "path":
+        # a '/' or a line break in a path parameter makes another path, which no route matches
+        assert "/" in value or "\n" in value, (status, body)
+        return
+    if spec.needs_newer:
+        assert status in (400, 501) and not runs, (status, body, [run["argv"] for run in runs])
+        return
+    # otherwise it reached signal-cli as data: as the harmless value did, with nothing added
+    assert status < 500, body
+    expected_runs = baseline(call, field_id)
+    received = [value]
+    if V in spec.path or spec.query:
+        # a URL carries UTF-8 only: a lone surrogate's bytes arrive replaced, or still percent-encoded
+        encoded = value.encode("utf-8", "surrogatepass")
+        received += [encoded.decode("utf-8", "replace"), quote(encoded, safe="")]
+    assert [run["command"] for run in runs] == [run["command"] for run in expected_runs]
+    found = False
+    for run, expected in zip(runs, expected_runs, strict=True):
+        assert option_shape(run) == option_shape(expected), run["argv"]
+        assert not changed_words(run, expected), (changed_words(run, expected), run["argv"])
+        found = found or any(text in item for item in data_of(run) for text in received)
+        # signal-cli read only the files the request sent
+        assert len(run.get("attachments") or []) == len(expected.get("attachments") or []), run["attachments"]
+        for attachment in run.get("attachments") or []:
+            assert attachment["data"] == b64(b"hi"), attachment
+            assert "/" not in attachment["name"] and not any(ord(ch) < 32 for ch in attachment["name"])
+    assert found or not spec.verbatim, f"{value[:40]!r} was accepted but reached signal-cli nowhere as data"
