@@ -1,16 +1,27 @@
-"""The ``signal-rest`` command: ``signal-rest receiver`` runs the background receiver."""
+"""The ``signal-rest`` command.
+
+``signal-rest receiver`` runs the background receiver; ``signal-rest tune SIGNAL_CLI CACHE`` builds
+a class cache for a signal-cli installed some other way (a distribution package, a container) and
+prints the ``SIGNAL_CLI_JAVA_OPTS`` that make it start faster.
+"""
 
 import argparse
+import logging
 import sys
 
-from . import create_app, receiver
+from . import create_app, provision, receiver
 
 
 def main(argv=None):
     """Entry point of the ``signal-rest`` console script."""
-    parser = argparse.ArgumentParser(prog="signal-rest", description=__doc__)
+    parser = argparse.ArgumentParser(prog="signal-rest", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("receiver", help="receive messages for every account into the inbox and deliver webhooks")
+    tune = commands.add_parser(
+        "tune", help="build a class cache for a signal-cli (Java 25 or newer) and print SIGNAL_CLI_JAVA_OPTS"
+    )
+    tune.add_argument("signal_cli", help="the signal-cli launcher to tune")
+    tune.add_argument("cache", help="where to write the class cache (a .aot file)")
     args = parser.parse_args(argv)
     if args.command == "receiver":
         try:
@@ -18,6 +29,17 @@ def main(argv=None):
         except ValueError as error:
             parser.exit(2, f"signal-rest: {error}\n")
         receiver.main(app)
+        return 0
+    logging.basicConfig(level=logging.INFO, format="signal-rest tune: %(message)s", stream=sys.stderr)
+    if provision.train_aot_cache(args.signal_cli, args.cache):
+        opts = provision.tuned_opts(args.cache)
+    else:
+        print(
+            "signal-rest tune: no class cache (it needs Java 25); the other start-up options still help",
+            file=sys.stderr,
+        )
+        opts = provision.STARTUP_OPTS
+    print(f"SIGNAL_CLI_JAVA_OPTS={' '.join(opts)!r}")
     return 0
 
 

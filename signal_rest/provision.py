@@ -171,7 +171,7 @@ def provision(dest=DEFAULT_DEST, force=False) -> Path:
         upstream = install_path(dest) / "bin" / "signal-cli"
         # what the launcher must say, given whether the last run could build a class cache
         with_cache = stamp.get("aot_cache") is not None
-        launcher_text = render_launcher(java_home, upstream, _tuned_opts(cache if with_cache else None))
+        launcher_text = render_launcher(java_home, upstream, tuned_opts(cache if with_cache else None))
         same_signal_cli = (
             stamp.get("signal_cli_version") == SIGNAL_CLI_VERSION
             and stamp.get("signal_cli_integrity") == SIGNAL_CLI_INTEGRITY
@@ -200,7 +200,7 @@ def provision(dest=DEFAULT_DEST, force=False) -> Path:
         if not trained:
             log.warning("No class cache: signal-cli starts without it (slower, but it works)")
             cache.unlink(missing_ok=True)
-        launcher_text = render_launcher(java_home, upstream, _tuned_opts(cache if trained else None))
+        launcher_text = render_launcher(java_home, upstream, tuned_opts(cache if trained else None))
         _write_atomically(launcher_path(dest), launcher_text, mode=0o755)
         _verify(launcher_path(dest))
         stamp = _stamp(dest, java_home, cache if trained else None)
@@ -265,7 +265,8 @@ def _path_option(name, path):
     return f"-XX:{name}={shlex.quote(str(path))}"
 
 
-def _tuned_opts(cache):
+def tuned_opts(cache):
+    """The start-up options, with the class cache ``cache`` when there is one."""
     return (*STARTUP_OPTS, _path_option("AOTCache", cache)) if cache is not None else STARTUP_OPTS
 
 
