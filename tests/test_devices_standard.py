@@ -316,8 +316,8 @@ def test_remove_device(client, fake):
 
 
 def test_remove_unknown_device(client, fake):
-    # signal-cli: "[404] Not found" from the server, an IOException (exit 3) -> 502
-    assert_error(client.delete(f"/v1/devices/{ACCOUNT}/7"), 502, "Not found")
+    # signal-cli: "[404] Not found" from the server (exit 3); the route names the device -> 404
+    assert_error(client.delete(f"/v1/devices/{ACCOUNT}/7"), 404, "Not found")
     assert words(last_run(fake)) == ["removeDevice", "--device-id=7"]
 
 
