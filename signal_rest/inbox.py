@@ -117,16 +117,29 @@ class Inbox:
         if connection is None:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=FULL")
             connection.execute("PRAGMA foreign_keys=ON")
             self._local.connection = connection
         if not self._migrated:
             with self._migrate_lock:
                 if not self._migrated:
-                    self._migrate(connection)
+                    self._prepare(connection)
                     self._migrated = True
         return connection
+
+    def _prepare(self, connection):
+        """WAL mode (kept in the file) and the schema, once per process."""
+        deadline = time.monotonic() + 30
+        while True:
+            # switching to WAL needs the file to itself and does not wait for a busy one: retry
+            try:
+                connection.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        self._migrate(connection)
 
     @contextlib.contextmanager
     def _transaction(self):

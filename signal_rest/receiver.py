@@ -145,13 +145,14 @@ class Receiver:
         self._failures.pop(account, None)
         self._next_run[account] = started + self.interval
         status = self.inbox.status(account, self.targets)
+        oldest = status["oldest_waiting_age"]
         log.info(
-            "received %d new for %s in %.1fs; waiting %d (oldest %ss), webhooks %s",
+            "received %d new for %s in %.1fs; waiting %d (oldest %s), webhooks %s",
             new,
             account,
             time.monotonic() - started,
             status["waiting"],
-            status["oldest_waiting_age"],
+            "-" if oldest is None else f"{oldest:.0f}s",
             ", ".join(f"{w['url']}: {w['pending']} pending" for w in status["webhooks"]) or "idle",
         )
 

@@ -15,6 +15,7 @@ import hmac
 import json
 import logging
 import random
+import sqlite3
 import threading
 import time
 import urllib.error
@@ -114,11 +115,16 @@ class Deliverer:
         """Deliver until ``stop`` (a threading.Event) is set."""
         with ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="webhook") as pool:
             while not stop.is_set():
-                due = self.inbox.due_deliveries()
-                if due:
-                    list(pool.map(self.attempt, due))
-                    continue
-                next_at = self.inbox.next_delivery_at()
+                try:
+                    due = self.inbox.due_deliveries()
+                    if due:
+                        list(pool.map(self.attempt, due))
+                        continue
+                    next_at = self.inbox.next_delivery_at()
+                except sqlite3.Error:
+                    # the inbox is busy or unwell for a moment: delivery must go on afterwards
+                    log.exception("reading the webhook deliveries failed; trying again shortly")
+                    next_at = time.time() + 1.0
                 wait = 5.0 if next_at is None else min(5.0, max(0.05, next_at - time.time()))
                 self.wake.wait(wait)
                 self.wake.clear()

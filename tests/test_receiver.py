@@ -145,6 +145,32 @@ def test_inbox_stores_each_line_once_and_hands_out_in_order(tmp_path):
     assert inbox.waiting(OTHER_ACCOUNT) == 0
 
 
+def test_inbox_waits_for_a_database_another_process_holds(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "inbox.sqlite3"
+    # another process is creating the file (not in WAL mode yet) and holds its write lock: switching
+    # to WAL then fails at once instead of waiting, so the inbox has to retry
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("CREATE TABLE unrelated (x)")
+    result = {}
+
+    def first_use():
+        try:
+            result["waiting"] = Inbox(path).waiting(ACCOUNT)
+        except sqlite3.Error as error:
+            result["error"] = error
+
+    thread = threading.Thread(target=first_use)
+    thread.start()
+    time.sleep(0.5)
+    other.execute("COMMIT")
+    other.close()
+    thread.join(30)
+    assert result == {"waiting": 0}
+
+
 def test_inbox_schema_is_migrated_from_version_one(tmp_path):
     import sqlite3
 
