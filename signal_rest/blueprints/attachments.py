@@ -2,11 +2,10 @@
 
 from pathlib import Path
 
-from flask_smorest import abort
-
 from ..extensions import Blueprint, signal_cli
 from ..responses import file_response
 from ..schemas import ATTACHMENT_ID
+from ..signal_cli import NotFound
 
 blp = Blueprint("Attachments", __name__, description="Files that came with received messages.")
 
@@ -20,7 +19,7 @@ def _attachment_path(attachment_id):
     folder = _attachments_dir().resolve()
     path = (folder / attachment_id).resolve()
     if path.parent != folder or not path.is_file():
-        abort(404, message=f"There is no attachment {attachment_id}.")
+        raise NotFound(f"There is no attachment {attachment_id}.")
     return path
 
 

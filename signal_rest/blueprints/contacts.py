@@ -1,10 +1,9 @@
 """Contacts: the account's contacts, their names, avatars and sync to other devices."""
 
-from flask_smorest import abort
-
 from ..extensions import Blueprint, signal_cli
 from ..responses import image_response
 from ..schemas.contacts import ContactSchema, ContactsQueryArgsSchema, UpdateContactSchema
+from ..signal_cli import NotFound
 
 blp = Blueprint("Contacts", __name__, description="The account's contacts.")
 
@@ -65,7 +64,7 @@ def get_contact(number, uuid):
     for contact in signal_cli().list_contacts(number, [uuid], all_recipients=True):
         if uuid in (contact.get("uuid"), contact.get("number")):
             return contact_entry(contact)
-    abort(404, message=f"Account {number} has no contact {uuid}.")
+    raise NotFound(f"Account {number} has no contact {uuid}.")
 
 
 @blp.route("/v1/contacts/<number:number>/<individual:uuid>/avatar")

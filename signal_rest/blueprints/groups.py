@@ -1,7 +1,6 @@
 """Groups: list, create, change, leave and join Signal groups."""
 
 from flask import current_app
-from flask_smorest import abort
 
 from ..attachments import materialized
 from ..extensions import Blueprint, signal_cli
@@ -17,7 +16,7 @@ from ..schemas.groups import (
     PinMessageSchema,
     UpdateGroupSchema,
 )
-from ..signal_cli import GroupId
+from ..signal_cli import GroupId, NotFound
 
 blp = Blueprint("Groups", __name__, description="Signal groups of an account.")
 
@@ -59,7 +58,7 @@ def find_group(number, groupid, expand=False):
     for group in signal_cli().list_groups(number, [groupid]):
         if group.get("id") == groupid:
             return group_entry(group, expand)
-    abort(404, message=f"Account {number} has no group {group_id_to_api(groupid)}.")
+    raise NotFound(f"Account {number} has no group {group_id_to_api(groupid)}.")
 
 
 def _settings(data, avatar_path):
