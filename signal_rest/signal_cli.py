@@ -186,6 +186,11 @@ def _opt(name, value):
     return f"{name}={value}"
 
 
+def _given(*options):
+    """``--name=value`` for each ``(name, value)`` whose value is given (not None)."""
+    return [_opt(name, value) for name, value in options if value is not None]
+
+
 def _list(name, values):
     """A list option (``-g A B``); every value must be a plain word."""
     return [name, *(_plain(v) for v in values)] if values else []
@@ -310,16 +315,13 @@ def _group_settings(
     remove_admins=(),
 ):
     args = []
-    if name is not None:
-        args.append(_opt("--name", name))
-    if description is not None:
-        args.append(_opt("--description", description))
-    if avatar is not None:
-        args.append(_opt("--avatar", avatar))
-    if expiration is not None:
-        args.append(_opt("--expiration", expiration))
-    if link is not None:
-        args.append(_opt("--link", link))
+    args += _given(
+        ("--name", name),
+        ("--description", description),
+        ("--avatar", avatar),
+        ("--expiration", expiration),
+        ("--link", link),
+    )
     for key, option in (
         ("add_members", "--set-permission-add-member"),
         ("edit_group", "--set-permission-edit-details"),
@@ -376,14 +378,12 @@ def verify_command(code, *, pin=None):
 def update_profile_command(*, given_name=None, family_name=None, about=None, avatar=None, remove_avatar=False):
     """``updateProfile``: name, about text and avatar (a path) of the account's profile."""
     args = ["updateProfile"]
-    if given_name is not None:
-        args.append(_opt("--given-name", given_name))
-    if family_name is not None:
-        args.append(_opt("--family-name", family_name))
-    if about is not None:
-        args.append(_opt("--about", about))
-    if avatar is not None:
-        args.append(_opt("--avatar", avatar))
+    args += _given(
+        ("--given-name", given_name),
+        ("--family-name", family_name),
+        ("--about", about),
+        ("--avatar", avatar),
+    )
     args += _flag("--remove-avatar", remove_avatar)
     return Command(args)
 
@@ -505,10 +505,10 @@ def list_contacts_command(recipients=(), *, all_recipients=False):
 def update_contact_command(recipient, *, name=None, expiration=None):
     """``updateContact``: a contact's name and disappearing-messages timer."""
     args = ["updateContact"]
-    if name is not None:
-        args.append(_opt("--name", name))
-    if expiration is not None:
-        args.append(_opt("--expiration", expiration))
+    args += _given(
+        ("--name", name),
+        ("--expiration", expiration),
+    )
     return Command(args + _positionals([recipient]))
 
 
