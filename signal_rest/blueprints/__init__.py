@@ -39,6 +39,6 @@ MODULES = (
 
 
 def register_blueprints(api):
-    """Register every blueprint on ``api``."""
+    """Register every blueprint on `api`."""
     for module in MODULES:
         api.register_blueprint(module.blp)

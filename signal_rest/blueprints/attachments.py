@@ -15,7 +15,7 @@ def _attachments_dir():
 
 
 def _attachment_path(attachment_id):
-    """The file of ``attachment_id``, or a 404; never a file outside the attachments folder."""
+    """The file of `attachment_id`, or a 404; never a file outside the attachments folder."""
     folder = _attachments_dir().resolve()
     path = (folder / attachment_id).resolve()
     if path.parent != folder or not path.is_file():

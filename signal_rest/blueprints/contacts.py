@@ -9,7 +9,7 @@ blp = Blueprint("Contacts", __name__, description="The account's contacts.")
 
 
 def contact_entry(contact):
-    """A signal-cli ``listContacts`` entry in the standard API's shape."""
+    """A signal-cli `listContacts` entry in the standard API's shape."""
     profile = contact.get("profile") or {}
     profile_name = " ".join(filter(None, (profile.get("givenName"), profile.get("familyName"))))
     return {
@@ -42,7 +42,7 @@ def contact_entry(contact):
 @blp.arguments(ContactsQueryArgsSchema, location="query")
 @blp.response(200, ContactSchema(many=True))
 def list_contacts(args, number):
-    """List the contacts (``all_recipients=true``: everyone the account knows)."""
+    """List the contacts (`all_recipients=true`: everyone the account knows)."""
     contacts = signal_cli().list_contacts(number, all_recipients=args["all_recipients"])
     return [contact_entry(contact) for contact in contacts]
 

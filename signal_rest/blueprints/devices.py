@@ -25,10 +25,10 @@ blp = Blueprint("Devices", __name__, description="Register, verify and link acco
 @blp.arguments(RegisterSchema, required=False)
 @blp.response(201, EmptySchema)
 def register(data, number):
-    """Register a phone number: Signal sends a code by SMS (or voice call with ``use_voice``).
+    """Register a phone number: Signal sends a code by SMS (or voice call with `use_voice`).
 
     When Signal asks for a captcha the answer is a 400 that says how to get one; send it again
-    with ``captcha``.
+    with `captcha`.
     """
     signal_cli().register(number, voice=data.get("use_voice", False), captcha=data.get("captcha"))
     return {}
@@ -47,7 +47,7 @@ def verify(data, number, token):
 @blp.arguments(UnregisterSchema, required=False)
 @blp.response(204)
 def unregister(data, number):
-    """Unregister the account (``delete_account``: delete it at Signal; ``delete_local_data``: here too)."""
+    """Unregister the account (`delete_account`: delete it at Signal; `delete_local_data`: here too)."""
     cli = signal_cli()
     cli.unregister(number, delete_account=data["delete_account"])
     if data["delete_local_data"]:
@@ -111,7 +111,7 @@ def list_devices(number):
 @blp.arguments(AddDeviceSchema)
 @blp.response(204)
 def add_device(data, number):
-    """Link a new device from the ``sgnl://linkdevice?…`` URI its QR code shows."""
+    """Link a new device from the `sgnl://linkdevice?…` URI its QR code shows."""
     signal_cli().add_device(number, data["uri"])
 
 

@@ -46,7 +46,7 @@ def about():
 def health(args):
     """Answer 204 while the service is up (cheap: no signal-cli run).
 
-    With ``deep=true`` also check that signal-cli runs and that its config dir is writable:
+    With `deep=true` also check that signal-cli runs and that its config dir is writable:
     200 when both pass, 503 (saying which failed) otherwise.
     """
     if not args["deep"]:

@@ -30,7 +30,7 @@ def _people(entries, expand):
 
 
 def group_entry(group, expand=False):
-    """A signal-cli ``listGroups`` entry in the shape both APIs use."""
+    """A signal-cli `listGroups` entry in the shape both APIs use."""
     return {
         "id": group_id_to_api(group["id"]),
         "internal_id": group["id"],
@@ -54,7 +54,7 @@ def group_entry(group, expand=False):
 
 
 def find_group(number, groupid, expand=False):
-    """The group entry of ``groupid``, or a 404 saying it is unknown."""
+    """The group entry of `groupid`, or a 404 saying it is unknown."""
     for group in signal_cli().list_groups(number, [groupid]):
         if group.get("id") == groupid:
             return group_entry(group, expand)
@@ -84,7 +84,7 @@ def _update(number, groupid, data):
 @blp.arguments(GroupQueryArgsSchema, location="query")
 @blp.response(200, GroupSchema(many=True))
 def list_groups(args, number):
-    """List the account's groups (``expand=true``: members as number and UUID objects)."""
+    """List the account's groups (`expand=true`: members as number and UUID objects)."""
     return [group_entry(group, args["expand"]) for group in signal_cli().list_groups(number)]
 
 
@@ -142,7 +142,7 @@ def delete_group(number, groupid):
 @blp.route("/v1/groups/<number:number>/<group_or_invite:groupid>/join", methods=["POST"])
 @blp.response(204)
 def join_group(number, groupid):
-    """Join a group: through an invite link (``https://signal.group/#…``, percent-encoded in the
+    """Join a group: through an invite link (`https://signal.group/#…`, percent-encoded in the
     path), or by accepting a pending invitation to a group id."""
     if isinstance(groupid, GroupId):
         signal_cli().update_group(number, groupid)

@@ -84,7 +84,7 @@ def send_message(data):
 def send_v2(data):
     """Send a message to any mix of numbers, UUIDs, usernames and groups.
 
-    Attachments are base64 or data URIs (``data:<mime>;filename=<name>;base64,<data>``); mentions,
+    Attachments are base64 or data URIs (`data:<mime>;filename=<name>;base64,<data>`); mentions,
     styled text, quotes, stickers, edits, link previews and view-once messages are supported.
     """
     return send_message(data)
@@ -102,7 +102,7 @@ def send_to_recipient(data, recipient):
 @blp.arguments(SendMessageV1StandardSchema)
 @blp.response(201, TimestampSchema)
 def send_v1(data):
-    """Send a message (the old standard API's form: one attachment, ``is_group`` for groups)."""
+    """Send a message (the old standard API's form: one attachment, `is_group` for groups)."""
     return {"timestamp": send_message(data)["timestamp"]}
 
 
@@ -110,7 +110,7 @@ def send_v1(data):
 @blp.arguments(TypingSchema)
 @blp.response(204)
 def start_typing(data, number):
-    """Show that the account is typing (``"action": "stop"`` stops it)."""
+    """Show that the account is typing (`"action": "stop"` stops it)."""
     signal_cli().send_typing(number, data["recipient"], stop=data.get("action") == "stop")
 
 

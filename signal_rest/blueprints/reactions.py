@@ -10,7 +10,7 @@ blp = Blueprint("Reactions", __name__, description="React to messages with emoji
 @blp.arguments(ReactionSchema)
 @blp.response(204)
 def send_reaction(data, number):
-    """React to a message (``remove: true`` takes the reaction back)."""
+    """React to a message (`remove: true` takes the reaction back)."""
     signal_cli().send_reaction(
         number, data["recipient"], data["reaction"], data["target_author"], data["timestamp"], remove=data["remove"]
     )

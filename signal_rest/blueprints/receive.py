@@ -48,7 +48,7 @@ def _receive_directly(number, args):
 
 
 def _wait_for_the_receiver(number, timeout):
-    """Long-poll the inbox (filled by the receiver) for up to ``timeout`` seconds."""
+    """Long-poll the inbox (filled by the receiver) for up to `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while inbox().waiting(number) == 0 and time.monotonic() < deadline:
         time.sleep(min(POLL_INTERVAL, max(0.0, deadline - time.monotonic())))
@@ -61,9 +61,9 @@ def receive(args, number):
     """Fetch the messages that arrived, oldest first, each exactly as signal-cli reports it.
 
     Every message signal-cli prints is stored in the inbox before anything else happens to it,
-    so one that cannot be handed out now (the response fails, ``max_messages`` is reached) comes
+    so one that cannot be handed out now (the response fails, `max_messages` is reached) comes
     with the next call instead of being lost. With the receiver running, this reads its inbox and
-    waits up to ``timeout`` seconds for something to arrive.
+    waits up to `timeout` seconds for something to arrive.
     """
     limit = args.get("max_messages")
     unsaved = []
@@ -82,7 +82,7 @@ def receive(args, number):
 
 
 def _handed_over(body, number, ids, store):
-    """The body; if writing it fails (the client hung up), the envelopes wait in ``store`` again.
+    """The body; if writing it fails (the client hung up), the envelopes wait in `store` again.
 
     (A generator, run by the server after the view has returned: it gets the inbox as argument.)
     """

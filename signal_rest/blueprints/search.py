@@ -34,7 +34,7 @@ def _search(account, numbers):
 @blp.arguments(SearchQueryArgsSchema, location="query")
 @blp.response(200, SearchResultSchema(many=True))
 def search(args):
-    """Check which of ``numbers`` are registered with Signal (every number, in order)."""
+    """Check which of `numbers` are registered with Signal (every number, in order)."""
     return _search(_searching_account(args.get("number")), args["numbers"])
 
 
@@ -42,5 +42,5 @@ def search(args):
 @blp.arguments(SearchQueryArgsSchema, location="query")
 @blp.response(200, SearchResultSchema(many=True))
 def search_as(args, number):
-    """Check, as account ``number``, which of ``numbers`` are registered with Signal."""
+    """Check, as account `number`, which of `numbers` are registered with Signal."""
     return _search(number, args["numbers"])
