@@ -54,15 +54,6 @@ class Attachment:
     mime: str = None
     filename: str = None
 
-    @property
-    def data(self):
-        """The base64 text itself (a copy: for small attachments and tests)."""
-        return self.text[self.start :]
-
-    def decoded_size(self):
-        """The size of the decoded bytes."""
-        return (len(self.text) - self.start) * 3 // 4 - self.text[-2:].count("=")
-
 
 def safe_filename(name):
     """A file name that is one plain path component: no directories, control characters or dots-only."""

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import request
-from werkzeug.datastructures import Headers
+from werkzeug.datastructures import WWWAuthenticate
+from werkzeug.exceptions import Forbidden, Unauthorized
 
-from . import errors
 from .extensions import request_json
 from .schemas import parse_phone_number
 
@@ -38,7 +38,8 @@ ACCOUNTLESS_READS = {
 }
 #: GET endpoints that change something (a read-only token may not use them)
 CONSUMING_GETS = {"Receive.receive", "Devices.qrcodelink", "Devices.qrcodelink_raw"}
-CHALLENGES = ('Bearer realm="signal_rest"', 'Basic realm="signal_rest"')
+#: the schemes a 401 offers (each with realm "signal_rest")
+CHALLENGES = ("bearer", "basic")
 
 
 @dataclass(frozen=True)
@@ -140,21 +141,21 @@ def init_app(app, tokens, default_account=None):
 
     @app.before_request
     def authenticate():
+        # the refusals are werkzeug's 401 and 403: the one error handler gives them the error body
         if request.endpoint in OPEN_ENDPOINTS:
-            return None
+            return
         token = find_token(tokens, presented_token(request.headers.get("Authorization")))
         if token is None:
-            headers = Headers([("WWW-Authenticate", challenge) for challenge in CHALLENGES])
-            return errors.error_response(
-                401, "A valid API token is required: send it as 'Authorization: Bearer <token>'.", headers=headers
+            raise Unauthorized(
+                "A valid API token is required: send it as 'Authorization: Bearer <token>'.",
+                www_authenticate=[WWWAuthenticate(scheme, {"realm": "signal_rest"}) for scheme in CHALLENGES],
             )
         if token.read_only and (request.method not in ("GET", "HEAD", "OPTIONS") or request.endpoint in CONSUMING_GETS):
-            return errors.error_response(403, "This token is read-only; it cannot send, change or receive messages.")
+            raise Forbidden("This token is read-only; it cannot send, change or receive messages.")
         if token.accounts is not None and request.endpoint not in ACCOUNTLESS_READS:
             accounts = _request_accounts(default_account)
             if not accounts:
-                return errors.error_response(403, "This token is limited to some accounts; this endpoint names none.")
+                raise Forbidden("This token is limited to some accounts; this endpoint names none.")
             forbidden = sorted(accounts - token.accounts)
             if forbidden:
-                return errors.error_response(403, f"This token may not be used for account {', '.join(forbidden)}.")
-        return None
+                raise Forbidden(f"This token may not be used for account {', '.join(forbidden)}.")

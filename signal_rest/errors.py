@@ -16,6 +16,7 @@ from http import HTTPStatus
 
 import marshmallow as ma
 from flask import jsonify, request
+from werkzeug.datastructures import Headers
 
 from . import signal_cli as sc
 from .attachments import StorageError
@@ -89,11 +90,11 @@ def status_for(error):
     return 502
 
 
-def recipient_failures(result, wanted=None):
+def recipient_failures(result):
     """The failed entries of a send result as ``{"number", "uuid", "username", "reason"}`` dicts."""
     failures = []
     for entry in (result or {}).get("results") or []:
-        if entry.get("type") == "SUCCESS" or (wanted and entry.get("type") not in wanted):
+        if entry.get("type") == "SUCCESS":
             continue
         address = entry.get("recipientAddress") or {}
         failure = {
@@ -147,9 +148,7 @@ def handle_signal_cli_error(error):
             )
     elif isinstance(error, (sc.AccountBusy, sc.ServiceBusy)):
         headers["Retry-After"] = str(error.retry_after)
-    elif status == 502 and not isinstance(error, sc.ServerError):
-        # the details (stack traces) are logged, not shown
-        log.warning("signal-cli failure: %s; stderr: %s", error.message, error.stderr)
+    # (the wrapper has logged the failure with signal-cli's whole stderr)
     return error_response(
         status, message, headers=headers, errors={"recipients": failures} if failures else None, **extra
     )
@@ -181,9 +180,9 @@ def handle_http_exception(error):
     """Turn any werkzeug HTTP error (including webargs' validation errors) into the error body."""
     data = getattr(error, "data", None) or {}
     messages = data.get("messages") or data.get("errors")
-    headers = dict(data.get("headers") or {})
-    if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
-        headers["Allow"] = ", ".join(error.valid_methods)
+    # the exception's own headers (Allow of a 405, WWW-Authenticate of a 401), then webargs' ones
+    headers = Headers([(name, value) for name, value in error.get_headers() if name.lower() != "content-type"])
+    headers.extend(data.get("headers") or {})
     if messages:
         # webargs nests the problems under the location ("json", "query"); users know fields only
         if isinstance(messages, dict) and set(messages) <= {"json", "query", "view_args", "headers"}:

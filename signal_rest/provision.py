@@ -333,15 +333,7 @@ def train_aot_cache(signal_cli, cache, java_home=None, native=None) -> bool:
         return False
     env["JAVA_OPTS"] = " ".join(tuned_opts(partial, native))
     try:
-        check = subprocess.run(
-            [str(signal_cli), "--version"],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=VERIFY_TIMEOUT,
-        )
+        check = _run_version(signal_cli, env)
         problem = check.returncode != 0 or "[error" in check.stderr or "[warning" in check.stderr
         detail = check.stderr.strip()[:200]
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -525,18 +517,24 @@ def _write_atomically(path, text, mode=0o644):
         raise
 
 
+def _run_version(signal_cli, env=None):
+    """``signal_cli --version``, its output captured, within ``VERIFY_TIMEOUT``."""
+    return subprocess.run(
+        [str(signal_cli), "--version"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=VERIFY_TIMEOUT,
+    )
+
+
 def _verify(launcher):
     """Run ``launcher --version`` and check it names the pinned version."""
     expected = f"signal-cli {SIGNAL_CLI_VERSION}"
     try:
-        result = subprocess.run(
-            [str(launcher), "--version"],
-            check=False,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=VERIFY_TIMEOUT,
-        )
+        result = _run_version(launcher)
     except subprocess.TimeoutExpired:
         raise ProvisionError(
             f"{launcher} --version did not finish within {VERIFY_TIMEOUT} s; "

@@ -22,6 +22,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -971,6 +972,20 @@ class SignalCli:
             if self._version is None:
                 self._version = self._cached_version() or self._ask_version()
             return self._version
+
+    def probe(self):
+        """Run ``signal-cli --version`` now (not remembered): proof that signal-cli starts. Returns
+        what it printed; raises :class:`SignalCliError` when it cannot be run."""
+        return self.run(version_command()).strip()
+
+    def check_config_dir(self):
+        """Raise :class:`ConfigDirUnusable` unless a file can be created in the config dir."""
+        try:
+            self.config_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            with tempfile.NamedTemporaryFile(dir=self.config_dir, prefix=".health-"):
+                pass
+        except OSError as exc:
+            raise ConfigDirUnusable(f"{self.config_dir} is not writable: {exc.strerror}.") from None
 
     def _binary_identity(self):
         path = shutil.which(self.binary) or self.binary

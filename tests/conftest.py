@@ -94,6 +94,13 @@ LONG_LIVED_CHILDREN = set()
 
 
 @pytest.fixture(autouse=True)
+def private_data_home(tmp_path, monkeypatch):
+    """signal-cli (and the fake) write to $XDG_DATA_HOME when given no --config (`--version`):
+    keep that in the test's own folder, never in the home directory."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+
+
+@pytest.fixture(autouse=True)
 def no_leftovers(tmp_path, monkeypatch):
     """After every test: no temporary file and no child process (not even a zombie) left behind."""
     temp = tmp_path / "tmp"

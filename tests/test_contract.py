@@ -175,7 +175,19 @@ CASES = [
 ]
 
 #: methods run below with their own assertions, and plumbing that every case goes through
-RUN_DIRECTLY = {"version", "list_accounts", "delete_local_data", "run", "argv", "stop", "close", "require", "interrupt"}
+RUN_DIRECTLY = {
+    "probe",
+    "check_config_dir",
+    "version",
+    "list_accounts",
+    "delete_local_data",
+    "run",
+    "argv",
+    "stop",
+    "close",
+    "require",
+    "interrupt",
+}
 #: features of newer signal-cli versions: 0.13.19 lacks these subcommands, so the service answers 501
 #: before building any argv (their argv follows signal-cli's source of those versions)
 NEWER_THAN_PINNED = {"create_poll", "vote_poll", "terminate_poll", "pin_message"}
@@ -251,3 +263,9 @@ def test_real_signal_cli_deletes_local_data_of_an_unknown_account(real_cli):
 def test_features_of_newer_versions_are_refused_by_version(real_cli, method, args):
     with pytest.raises(sc.NotSupported, match="0.13.19"):
         getattr(real_cli, method)(*args)
+
+
+def test_real_signal_cli_probe_and_config_dir(real_cli):
+    assert real_cli.probe() == "signal-cli 0.13.19"
+    real_cli.check_config_dir()
+    assert real_cli.config_dir.is_dir()

@@ -65,3 +65,31 @@ def test_health(client, fake):
     assert response.status_code == 204
     assert response.data == b""
     assert fake.log() == []
+
+
+def test_deep_health_runs_signal_cli_and_checks_the_config_dir(make_app, config_dir):
+    response = make_app().test_client().get("/v1/health?deep=true")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["status"] == "ok"
+    assert body["checks"]["signal_cli"] == {"ok": True, "version": "signal-cli 0.13.19"}
+    assert body["checks"]["config_dir"] == {"ok": True, "path": str(config_dir)}
+
+
+def test_deep_health_names_a_missing_signal_cli(make_app, tmp_path):
+    response = make_app(SIGNAL_CLI_BIN=str(tmp_path / "no-signal-cli")).test_client().get("/v1/health?deep=true")
+    assert response.status_code == 503
+    checks = response.get_json()["checks"]
+    assert checks["signal_cli"]["ok"] is False and "SIGNAL_CLI_BIN" in checks["signal_cli"]["error"]
+    assert checks["config_dir"]["ok"] is True
+
+
+def test_deep_health_names_an_unusable_config_dir(make_app, tmp_path):
+    not_a_dir = tmp_path / "a-file"
+    not_a_dir.write_text("")
+    response = make_app(SIGNAL_CLI_CONFIG_DIR=str(not_a_dir)).test_client().get("/v1/health?deep=true")
+    assert response.status_code == 503
+    checks = response.get_json()["checks"]
+    assert checks["config_dir"] == {"ok": False, "error": f"{not_a_dir} is not writable: File exists."}
+    # the plain check stays cheap and up
+    assert make_app(SIGNAL_CLI_CONFIG_DIR=str(not_a_dir)).test_client().get("/v1/health").status_code == 204

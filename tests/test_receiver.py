@@ -171,24 +171,6 @@ def test_inbox_waits_for_a_database_another_process_holds(tmp_path):
     assert result == {"waiting": 0}
 
 
-def test_inbox_schema_is_migrated_from_version_one(tmp_path):
-    import sqlite3
-
-    path = tmp_path / "inbox.sqlite3"
-    old = sqlite3.connect(path)
-    old.executescript(
-        "CREATE TABLE envelopes (id INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT NOT NULL,"
-        " received_at REAL NOT NULL, digest TEXT NOT NULL, line TEXT NOT NULL, handed_out_at REAL,"
-        " UNIQUE (account, digest));"
-        "INSERT INTO envelopes (account, received_at, digest, line) VALUES ('+4915112345678', 1, 'd', '{}');"
-        "PRAGMA user_version = 1;"
-    )
-    old.close()
-    inbox = Inbox(path)
-    assert inbox.hand_out(ACCOUNT) == ["{}"]
-    assert inbox.status(ACCOUNT)["abandoned_deliveries"] == 0
-
-
 @pytest.mark.parametrize(
     ("content", "kind"),
     [
@@ -536,3 +518,58 @@ def test_signature_check_from_the_readme():
     exec(textwrap.dedent("\n".join(block)), namespace)
     assert namespace["is_genuine"](body, header, SECRET)
     assert not namespace["is_genuine"](body + b" ", header, SECRET)
+
+
+def test_receiver_backs_off_after_failures_and_recovers(fake_bin, config_dir, fake):
+    texts = _queue(fake, ACCOUNT, 2, "a")
+    fake.add_fault(command="receive", times=2, exit=3, stderr="Error while checking account: Closed unexpectedly")
+    app = _receiver_app(fake_bin, config_dir, SIGNAL_REST_RECEIVE_INTERVAL=0.3)
+    receiver = app.extensions["signal_rest.receiver"]
+    client = app.test_client()
+    thread = threading.Thread(target=receiver.run)
+    thread.start()
+    try:
+        _wait_for(lambda: client.get(f"/v1/receive/{ACCOUNT}/status").json["waiting"] == 2, 20, "the messages")
+    finally:
+        receiver.stop()
+        thread.join()
+    status = client.get(f"/v1/receive/{ACCOUNT}/status").json
+    assert "Closed unexpectedly" in status["last_receive_error"]
+    assert status["last_receive_at"] is not None
+    runs = sorted(r["launched"] for r in fake.log() if r.get("command") == "receive")
+    # after the first failure it waits one interval, after the second two
+    assert runs[1] - runs[0] >= 0.3 - 0.05
+    assert runs[2] - runs[1] >= 0.6 - 0.05
+    handed = client.get(f"/v1/receive/{ACCOUNT}?timeout=0").json
+    assert [line["envelope"]["dataMessage"]["message"] for line in handed] == texts
+
+
+def test_a_delivery_failing_past_its_age_is_given_up_and_the_next_one_goes(tmp_path, target):
+    inbox = Inbox(tmp_path / "inbox.sqlite3", targets_for=lambda account, kind: [target.url])
+    deliverer = webhooks.Deliverer(inbox, [webhooks.Webhook(target.url, SECRET)], max_age=0.0)
+    first, second = (json.dumps(message_line(ACCOUNT, SENDER, text, timestamp=n)) for n, text in ((1, "x"), (2, "y")))
+    inbox.store(ACCOUNT, first)
+    target.down = True
+    (row,) = inbox.due_deliveries()
+    deliverer.attempt(row)
+    status = inbox.status(ACCOUNT, [target.url])
+    assert status["abandoned_deliveries"] == 1
+    assert status["webhooks"][0]["pending"] == 0 and "503" in status["webhooks"][0]["last_error"]
+    # giving one up does not block the envelopes behind it
+    target.down = False
+    inbox.store(ACCOUNT, second)
+    (row,) = inbox.due_deliveries()
+    deliverer.attempt(row)
+    assert [text for _, _, text in target.messages()] == ["y"]
+    assert inbox.status(ACCOUNT, [target.url])["webhooks"][0]["last_delivered_at"] is not None
+
+
+def test_a_delivery_to_a_webhook_no_longer_configured_is_given_up(tmp_path, target):
+    inbox = Inbox(tmp_path / "inbox.sqlite3", targets_for=lambda account, kind: ["http://127.0.0.1:9/gone"])
+    inbox.store(ACCOUNT, json.dumps(message_line(ACCOUNT, SENDER, "x", timestamp=1)))
+    deliverer = webhooks.Deliverer(inbox, [webhooks.Webhook(target.url, SECRET)])
+    (row,) = inbox.due_deliveries()
+    deliverer.attempt(row)
+    assert inbox.status(ACCOUNT)["abandoned_deliveries"] == 1
+    assert inbox.due_deliveries() == []
+    assert target.received == []

@@ -130,7 +130,7 @@ def test_timestamps(value, ok):
 def test_attachments_parse(value, mime, filename, data):
     parsed = attachments.parse_attachment(value)
     assert (parsed.mime, parsed.filename) == (mime, filename)
-    assert base64.b64decode(parsed.data) == data
+    assert base64.b64decode(parsed.text[parsed.start :]) == data
 
 
 @pytest.mark.parametrize(

@@ -1,14 +1,13 @@
 """General: what the service is, and whether it is up."""
 
 import json
-import tempfile
 
 from flask import current_app
 
 from .. import __version__
 from ..extensions import Blueprint, signal_cli
 from ..schemas.general import AboutSchema, HealthQueryArgsSchema, HealthSchema
-from ..signal_cli import SignalCliError, version_command
+from ..signal_cli import SignalCliError
 
 blp = Blueprint("General", __name__, description="What the service is and whether it is up.")
 
@@ -62,17 +61,14 @@ def health(args):
 
 def _check_signal_cli():
     try:
-        return {"ok": True, "version": signal_cli().run(version_command()).strip()}
+        return {"ok": True, "version": signal_cli().probe()}
     except SignalCliError as error:
         return {"ok": False, "error": error.message}
 
 
 def _check_config_dir():
-    folder = signal_cli().config_dir
     try:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".health-"):
-            pass
-    except OSError as exc:
-        return {"ok": False, "error": f"{folder} is not writable: {exc.strerror}"}
-    return {"ok": True, "path": str(folder)}
+        signal_cli().check_config_dir()
+    except SignalCliError as error:
+        return {"ok": False, "error": error.message}
+    return {"ok": True, "path": str(signal_cli().config_dir)}
