@@ -8,6 +8,7 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.routing import BaseConverter
 
 from . import schemas
+from .signal_cli import ATTACHMENT_ID
 
 #: a group id in a path: signal-cli's base64 id (44 or 24 characters, may contain '/', or '_' for
 #: '/'), or the standard API's form (base64 of that id: 60 or 32 characters), with or without
@@ -85,7 +86,7 @@ class AttachmentIdConverter(BaseConverter):
     """``{id}`` of an attachment: a plain file name (never a path)."""
 
     def to_python(self, value):
-        if not schemas.ATTACHMENT_ID.match(value) or ".." in value:
+        if not ATTACHMENT_ID.match(value) or ".." in value:
             raise InvalidPathParameter(f"'{value[:60]}' is not an attachment id.")
         return value
 

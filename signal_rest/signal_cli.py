@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 #: is in use…``) and the JVM's own (``[0.004s][warning][aot] …``)
 _LOG_LINE = re.compile(r"^(TRACE|DEBUG|INFO|WARN|WARNING|ERROR)\s+\S+ - |^\[\d+\.\d+s\]\[\w+\s*\]")
 _VERSION = re.compile(r"(\d+\.\d+\.\d+)")
+#: a file name signal-cli gives a received attachment: its CDN key, unpadded base64url, so it may start
+#: with '-' (these ids only ever name files in the attachments folder, never reach argv)
+ATTACHMENT_ID = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.=-]{0,254}\Z")
 #: how long a client should wait before retrying when an account is busy
 BUSY_RETRY_AFTER = 5
 #: seconds between SIGTERM and SIGKILL when a run is stopped (receive ends cleanly on SIGTERM)
@@ -1160,8 +1163,11 @@ class SignalCli:
         return self.run(command, account)
 
     def vote_poll(self, account, recipient, poll_author, poll_timestamp, answer_indexes, vote_count):
-        """Vote in a poll."""
+        """Vote in a poll; ``vote_count`` is a number or a function returning it (called after the version check)."""
         self.require("0.13.22", "Polls")
+        if callable(vote_count):
+            # the caller's counter moves on only for a vote that can be sent
+            vote_count = vote_count()
         command = poll_vote_command(recipient, poll_author, poll_timestamp, answer_indexes, vote_count)
         return self.run(command, account)
 
@@ -1263,6 +1269,54 @@ class SignalCli:
     def add_sticker_pack(self, account, uri):
         """Install a sticker pack."""
         self.run(add_sticker_pack_command(uri), account)
+
+    def get_group(self, account, group_id):
+        """One group as signal-cli describes it; raises :class:`NotFound` when the account has none such."""
+        for group in self.list_groups(account, [group_id]):
+            if group.get("id") == group_id:
+                return group
+        raise NotFound(f"Account {account} has no group {group_id}.")
+
+    def get_contact(self, account, recipient):
+        """One contact (by UUID or number) as signal-cli describes it; :class:`NotFound` if unknown."""
+        for contact in self.list_contacts(account, [recipient], all_recipients=True):
+            if recipient in (contact.get("uuid"), contact.get("number")):
+                return contact
+        raise NotFound(f"Account {account} has no contact {recipient}.")
+
+    def set_username(self, account, username):
+        """Set the username; returns ``{"username", "usernameLink"}`` (Signal adds the digits)."""
+        result = self.update_account(account, username=username) or {}
+        if "username" not in result:
+            raise BadOutput("signal-cli set the username but did not say which.", result=result)
+        return result
+
+    @property
+    def attachments_dir(self):
+        """Where signal-cli stores the attachments of received messages."""
+        return self.config_dir / "attachments"
+
+    def list_attachments(self):
+        """The ids of the stored attachments (files named like one; no dot-files, directories or symlinks)."""
+        if not self.attachments_dir.is_dir():
+            return []
+        return sorted(
+            entry.name
+            for entry in self.attachments_dir.iterdir()
+            if entry.is_file() and not entry.is_symlink() and ATTACHMENT_ID.match(entry.name)
+        )
+
+    def attachment_path(self, attachment_id):
+        """The file of a stored attachment; :class:`NotFound` when there is none (never a path outside)."""
+        folder = self.attachments_dir.resolve()
+        path = (folder / attachment_id).resolve()
+        if path.parent != folder or not path.is_file():
+            raise NotFound(f"There is no attachment {attachment_id}.")
+        return path
+
+    def delete_attachment(self, attachment_id):
+        """Delete a stored attachment; :class:`NotFound` when there is none."""
+        self.attachment_path(attachment_id).unlink()
 
 
 class _NoObserver:

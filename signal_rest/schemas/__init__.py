@@ -145,10 +145,6 @@ def recipient_problem(value, *, groups=True, usernames=True):
 
 #: the six-digit code Signal sends to verify a number (path parameter)
 VERIFICATION_CODE = re.compile(r"^[0-9]{3}-?[0-9]{3}\Z")
-#: a file name signal-cli gave a received attachment
-#: (signal-cli names them after their CDN key, unpadded base64url: it may start with '-'; these ids
-#: only ever name files in the attachments folder, never reach argv)
-ATTACHMENT_ID = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.=-]{0,254}\Z")
 
 
 # --- fields ----------------------------------------------------------------------------------------------
