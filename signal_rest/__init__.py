@@ -1,22 +1,22 @@
 """signal_rest: an HTTP gateway to the Signal messenger, built on signal-cli."""
 
-__version__ = "0.1.0"
+import atexit
+import time
+from pathlib import Path
 
-import atexit  # noqa: E402  (the blueprints import __version__ from here)
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import swagger_ui_bundle
+from flask import Flask, g, redirect, request, send_from_directory, url_for
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-import swagger_ui_bundle  # noqa: E402
-from flask import Flask, g, redirect, request, send_from_directory, url_for  # noqa: E402
-from werkzeug.middleware.proxy_fix import ProxyFix  # noqa: E402
+from . import auth, config, converters, errors, logs, webhooks
+from .blueprints import register_blueprints
+from .extensions import Api
+from .inbox import Inbox
+from .receiver import Receiver
+from .signal_cli import SignalCli
+from .state import ServiceState
 
-from . import auth, config, converters, errors, logs, webhooks  # noqa: E402
-from .blueprints import register_blueprints  # noqa: E402
-from .extensions import Api  # noqa: E402
-from .inbox import Inbox  # noqa: E402
-from .receiver import Receiver  # noqa: E402
-from .signal_cli import SignalCli  # noqa: E402
-from .state import ServiceState  # noqa: E402
+__version__ = config.VERSION
 
 
 def create_app(test_config=None):
@@ -32,7 +32,7 @@ def create_app(test_config=None):
     app.config.update(config.from_environment())
     app.config.update(
         API_TITLE="signal_rest",
-        API_VERSION=__version__,
+        API_VERSION=config.VERSION,
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/docs",
         OPENAPI_JSON_PATH="openapi.json",

@@ -5,7 +5,11 @@ name when it is set. ``create_app(test_config)`` applies ``test_config`` last, s
 embedders) can override any of them without touching the environment.
 """
 
+import importlib.metadata
 import os
+
+#: the service's version, from its installed distribution (setup.cfg)
+VERSION = importlib.metadata.version("signal-rest")
 
 
 def _boolean(text):

@@ -15,7 +15,7 @@ import logging
 from http import HTTPStatus
 
 import marshmallow as ma
-from flask import jsonify, request
+from flask import jsonify
 from werkzeug.datastructures import Headers
 
 from . import signal_cli as sc
@@ -109,20 +109,13 @@ def recipient_failures(result):
     return failures
 
 
-def _route_names_a_thing():
-    """Whether the path names something (a group, contact, attachment) besides the account."""
-    return any(name != "number" for name in (request.view_args or {}))
-
-
 def handle_signal_cli_error(error):
     """Turn a :class:`signal_cli.SignalCliError` into the error body with its status.
 
-    A missing group is a 404 where the route names it (``/v1/groups/{number}/{groupid}``), and an
-    ordinary user error (400) where it came in the body (a send to an unknown group).
+    (A missing group is a :class:`signal_cli.NotFound`, 404, only where the operation acts on it by
+    name; a group missing among a send's recipients is an ordinary user error, 400.)
     """
     status = status_for(error)
-    if isinstance(error, sc.NotFound) and not _route_names_a_thing():
-        status = 400
     headers = {}
     extra = {}
     message = error.message

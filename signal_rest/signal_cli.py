@@ -165,6 +165,10 @@ class Command:
     account: bool = True
     #: seconds this command may take beyond the usual time limit (receive waits on purpose)
     extra_time: float = 0.0
+    #: what the command acts on by name ("group", "contact", "device", "recipient"): signal-cli's
+    #: "not found" for it is :class:`NotFound`; without one, a group missing among the recipients
+    #: of a send is a plain :class:`UserError`
+    target: str = None
 
 
 def _plain(value):
@@ -247,10 +251,13 @@ def send_command(
     preview=None,
     view_once=False,
     notify_self=False,
+    target=None,
 ):
     """``send``: a message to any mix of numbers, UUIDs, usernames and groups.
 
-    ``attachments`` and a preview image are paths this service created; ``mentions`` and
+    ``target="recipient"`` when the request names the one recipient as the thing it acts on (a
+    missing group is then :class:`NotFound`). ``attachments`` and a preview image are paths this
+    service created; ``mentions`` and
     ``text_styles`` are ``(start, length, x)`` triples; ``quote`` is a dict with ``timestamp``,
     ``author`` and optional ``message``, ``mentions``; ``preview`` one with ``url``, ``title``,
     optional ``description`` and ``image`` (a path).
@@ -282,7 +289,7 @@ def send_command(
     args += _list("-g", groups)
     args += _positionals(others)
     stdin = message.encode("utf-8") if message is not None else None
-    return Command(args, stdin=stdin)
+    return Command(args, stdin=stdin, target=target)
 
 
 def reaction_command(recipient, emoji, target_author, timestamp, *, remove=False):
@@ -302,7 +309,7 @@ def reaction_command(recipient, emoji, target_author, timestamp, *, remove=False
 
 def list_groups_command(group_ids=()):
     """``listGroups``: every group of the account, or only ``group_ids`` (refreshed)."""
-    return Command(["listGroups", *_list("-g", group_ids)])
+    return Command(["listGroups", *_list("-g", group_ids)], target="group" if group_ids else None)
 
 
 def _group_settings(
@@ -349,12 +356,12 @@ def update_group_command(group_id, **settings):
     """``updateGroup -g``: change a group (name, description, avatar path, expiration, link,
     permissions, members and admins to add or remove). With no settings it accepts a pending
     invitation to the group."""
-    return Command(["updateGroup", *_list("-g", [group_id]), *_group_settings(**settings)])
+    return Command(["updateGroup", *_list("-g", [group_id]), *_group_settings(**settings)], target="group")
 
 
 def quit_group_command(group_id, *, delete=False):
     """``quitGroup``: leave a group; ``delete`` also removes its local data."""
-    return Command(["quitGroup", *_list("-g", [group_id]), *_flag("--delete", delete)])
+    return Command(["quitGroup", *_list("-g", [group_id]), *_flag("--delete", delete)], target="group")
 
 
 def join_group_command(uri):
@@ -427,14 +434,14 @@ def receive_command(
 def block_command(recipients):
     """``block``: block contacts or groups."""
     groups, others = _split_recipients(recipients)
-    return Command(["block", *_list("-g", groups), *_positionals(others)])
+    return Command(["block", *_list("-g", groups), *_positionals(others)], target="recipient")
 
 
 def avatar_command(*, contact=None, group_id=None):
     """``getAvatar``: a contact's or a group's avatar, as ``{"data": <base64>}``."""
     if group_id is not None:
-        return Command(["getAvatar", _opt("--group-id", group_id)])
-    return Command(["getAvatar", _opt("--contact", _plain(contact))])
+        return Command(["getAvatar", _opt("--group-id", group_id)], target="group")
+    return Command(["getAvatar", _opt("--contact", _plain(contact))], target="contact")
 
 
 def unregister_command(*, delete_account=False):
@@ -464,7 +471,7 @@ def add_device_command(uri):
 
 def remove_device_command(device_id):
     """``removeDevice``: unlink a device."""
-    return Command(["removeDevice", _opt("--device-id", int(device_id))])
+    return Command(["removeDevice", _opt("--device-id", int(device_id))], target="device")
 
 
 def rate_limit_challenge_command(challenge, captcha):
@@ -582,7 +589,7 @@ def pin_message_command(group_id, target_author, timestamp, *, duration=None, un
     ]
     if duration is not None and not unpin:
         args.append(_opt("--pin-duration", duration))
-    return Command(args + _list("-g", [group_id]) + ["--"])
+    return Command(args + _list("-g", [group_id]) + ["--"], target="group")
 
 
 # --- running ----------------------------------------------------------------------------------
@@ -931,7 +938,7 @@ class SignalCli:
             if failures == {"NETWORK_FAILURE"}:
                 # every recipient failed for a network reason: worth retrying, not the request's fault
                 raise ServerError(message or "Sending failed for network reasons.", **details)
-            raise _user_error(message, details)
+            raise _user_error(message, details, command.target)
         if returncode == 4:
             untrusted = [r["recipientAddress"] for r in _results(result) if r.get("type") == "IDENTITY_FAILURE"]
             raise Untrusted(message or "Every recipient's identity is untrusted.", recipients=untrusted, **details)
@@ -945,7 +952,7 @@ class SignalCli:
                 **details,
             )
         log.warning("signal-cli failed with exit %s: %s\n%s", returncode, shlex.join(argv), stderr)
-        if returncode == 3 and "[404]" in message:
+        if returncode == 3 and "[404]" in message and command.target:
             # Signal's servers do not know the thing (removeDevice of an unknown device)
             raise NotFound(message, **details)
         if returncode == 3:
@@ -1354,7 +1361,7 @@ def _first_line(text):
 _NOT_FOUND = re.compile(r"Group not found|Could not find (attachment|avatar)|Unknown group", re.I)
 
 
-def _user_error(message, details):
+def _user_error(message, details, target):
     if "signal-cli: error:" in message:
         # an argv signal-cli cannot parse: the usage text before the error says nothing useful
         log.error("signal-cli could not parse %s:\n%s", details.get("argv"), message)
@@ -1363,6 +1370,6 @@ def _user_error(message, details):
         return CaptchaRequired(message, **details)
     if "is not registered" in message and "User" in message:
         return NotRegistered(message, **details)
-    if _NOT_FOUND.search(message):
+    if target and _NOT_FOUND.search(message):
         return NotFound(message, **details)
     return UserError(message or "signal-cli refused the request.", **details)

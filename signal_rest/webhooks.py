@@ -23,7 +23,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from . import __version__
+from .config import VERSION
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ class Deliverer:
             method="POST",
             headers={
                 "Content-Type": "application/json",
-                "User-Agent": f"signal-rest/{__version__}",
+                "User-Agent": f"signal-rest/{VERSION}",
                 DELIVERY_HEADER: delivery_id,
                 SIGNATURE_HEADER: signature(webhook.secret, body),
             },

@@ -225,7 +225,7 @@ def _cli(tmp_path, body, **kwargs):
 def test_exit_codes_become_typed_errors(tmp_path, exit_code, stdout, stderr, error, message):
     cli = _cli(tmp_path, f"printf '%s' '{stdout}'\nprintf '%s' '{stderr}' >&2\nexit {exit_code}\n")
     with pytest.raises(error) as raised:
-        cli.list_groups(ACCOUNT)
+        cli.list_groups(ACCOUNT, [GROUP])
     assert type(raised.value) is error
     assert message in raised.value.message
     assert raised.value.returncode == exit_code
@@ -234,6 +234,15 @@ def test_exit_codes_become_typed_errors(tmp_path, exit_code, stdout, stderr, err
         assert raised.value.retry_after == 60
     if error is sc.Untrusted:
         assert raised.value.recipients == [{"number": "+1"}]
+
+
+def test_a_group_missing_among_recipients_is_a_user_error(tmp_path):
+    cli = _cli(tmp_path, "echo 'Failed to send to group: Group not found: abc' >&2\nexit 1\n")
+    with pytest.raises(sc.UserError) as raised:
+        cli.send(ACCOUNT, [GROUP], "hi")
+    assert type(raised.value) is sc.UserError
+    with pytest.raises(sc.NotFound):
+        cli.send(ACCOUNT, [GROUP], "hi", target="recipient")
 
 
 @pytest.mark.parametrize("stdout", ["not json", '{"truncated": ', "usage: signal-cli [-h]"])

@@ -4,7 +4,7 @@ import json
 
 from flask import current_app
 
-from .. import __version__
+from ..config import VERSION
 from ..extensions import Blueprint, signal_cli
 from ..schemas.general import AboutSchema, HealthQueryArgsSchema, HealthSchema
 from ..signal_cli import SignalCliError
@@ -31,7 +31,7 @@ def about():
         "versions": ["v1", "v2"],
         "build": 2,
         "mode": "normal",
-        "version": __version__,
+        "version": VERSION,
         "signal_cli": signal_cli_version,
         "capabilities": CAPABILITIES,
     }

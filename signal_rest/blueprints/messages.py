@@ -40,8 +40,11 @@ def send_response(result, recipients):
     return body
 
 
-def send_message(data):
-    """Send what a validated /v2/send (or /v1/send) body describes; return the 201 body."""
+def send_message(data, target=None):
+    """Send what a validated /v2/send (or /v1/send) body describes; return the 201 body.
+
+    ``target="recipient"`` when the route names the recipient (a missing group is then a 404).
+    """
     message = data.get("message")
     text_styles = []
     text_mode = data.get("text_mode") or current_app.config["SIGNAL_REST_DEFAULT_TEXT_MODE"]
@@ -74,6 +77,7 @@ def send_message(data):
             view_once=data.get("view_once", False),
             # the standard API notifies one's own devices unless told not to
             notify_self=data.get("notify_self", True),
+            target=target,
         )
     return send_response(result, data["recipients"])
 
@@ -95,7 +99,7 @@ def send_v2(data):
 @blp.response(201, SendResultSchema)
 def send_to_recipient(data, recipient):
     """Send a message to one recipient named in the path (the seed API's form)."""
-    return send_message({**data, "recipients": [recipient]})
+    return send_message({**data, "recipients": [recipient]}, target="recipient")
 
 
 @blp.route("/v1/send", methods=["POST"])
