@@ -336,7 +336,7 @@ def call(service):
         response.close()
         # a `signal-cli link` keeps running in the background until it gives up (a moment)
         deadline = time.monotonic() + 10
-        while cli._background and time.monotonic() < deadline:
+        while cli.pending_links and time.monotonic() < deadline:
             time.sleep(0.02)
         records = []
         if log.exists():

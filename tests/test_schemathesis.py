@@ -358,7 +358,7 @@ def api_app(make_app):
     yield app
     cli = app.extensions["signal_rest.signal_cli"]
     deadline = time.monotonic() + 10
-    while cli._background and time.monotonic() < deadline:
+    while cli.pending_links and time.monotonic() < deadline:
         time.sleep(0.05)
     cli.close()
 

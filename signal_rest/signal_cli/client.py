@@ -1,0 +1,403 @@
+"""The wrapper's face: one method per signal-cli operation, for views and the receiver.
+
+Each method builds a :class:`~.commands.Command`, checks that the installed signal-cli has it
+(:mod:`.grammar`), runs it (:mod:`.process`) and reads the outcome (:mod:`.results`). Methods
+that look a thing up (a group, a contact, an attachment) raise :class:`~.errors.NotFound`
+themselves, so no caller has to.
+"""
+
+import base64
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from . import commands, grammar
+from .errors import BadOutput, ConfigDirUnusable, NotFound, NotSupported, SignalCliError
+from .process import ProcessRunner
+from .results import interpret, redact
+from .versions import VersionCache
+
+#: a file name signal-cli gives a received attachment: its CDN key, unpadded base64url, so it may start
+#: with '-' (these ids only ever name files in the attachments folder, never reach argv)
+ATTACHMENT_ID = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.=-]{0,254}\Z")
+
+
+class SignalCli:
+    """Runs signal-cli operations for one config dir.
+
+    ``trust_mode_for(account)`` returns the stored ``--trust-new-identities`` mode of an account,
+    or None. One instance is shared by all threads of a process; the account locks are files in
+    the config dir, so they also hold across processes. ``version_cache`` is a file remembering
+    signal-cli's version across processes (None: only in this instance).
+    """
+
+    def __init__(
+        self,
+        binary,
+        config_dir,
+        *,
+        cmd_timeout=120.0,
+        lock_timeout=60.0,
+        max_processes=0,
+        java_opts="",
+        trust_mode_for=None,
+        observer=None,
+        version_cache=None,
+    ):
+        self.binary = str(binary)
+        self.config_dir = Path(config_dir).expanduser()
+        self.trust_mode_for = trust_mode_for or (lambda account: None)
+        # signal-cli gets the environment without the service's own settings (API tokens, secrets)
+        env = {name: value for name, value in os.environ.items() if not name.startswith("SIGNAL_REST_")}
+        if java_opts:
+            env["JAVA_OPTS"] = f"{java_opts} {env.get('JAVA_OPTS', '')}".strip()
+        self.runner = ProcessRunner(
+            self.binary,
+            self.config_dir,
+            cmd_timeout=cmd_timeout,
+            lock_timeout=lock_timeout,
+            max_processes=max_processes,
+            env=env,
+            observer=observer,
+        )
+        self.versions = VersionCache(self.binary, lambda: self.run(commands.version_command()), version_cache)
+
+    @property
+    def cmd_timeout(self):
+        """Seconds one run may take before it is killed."""
+        return self.runner.cmd_timeout
+
+    @property
+    def lock_dir(self):
+        """Where the per-account lock files live."""
+        return self.runner.lock_dir
+
+    @property
+    def pending_links(self):
+        """How many ``signal-cli link`` runs wait in the background for their scan."""
+        return len(self.runner._background)
+
+    # -- running --
+
+    def argv(self, command, account=None):
+        """The full argv of ``command`` (for ``account``): the binary, the global options, its words."""
+        return self._argv(command, account)[0]
+
+    def _argv(self, command, account):
+        if command.account and not account:
+            raise ValueError("this command needs an account")
+        account = account if command.account else None
+        trust_mode = self.trust_mode_for(account) if account else None
+        return grammar.argv(self.binary, self.config_dir, command, account, trust_mode)
+
+    def run(self, command, account=None, on_line=None, spool=None):
+        """Run ``command`` (for ``account``) and return its parsed output.
+
+        Checks that the installed signal-cli has the command, takes the account's lock, runs it,
+        and returns the parsed JSON (``None`` for empty output), a list for JSON-lines output, or
+        the text for text output; raises a :class:`SignalCliError` otherwise. With ``spool`` (a
+        path that must not exist yet), output goes into that file and ``on_line(text, item)`` is
+        called for each JSON line as soon as it is written; lines already written are returned
+        even when the run then fails or times out: a received message is never dropped.
+        """
+        try:
+            grammar.check_supported(command, self.version)
+            argv, stdin = self._argv(command, account)
+            redacted = redact(argv, command.secrets)
+            label = argv[1] if command.method == "version" else command.method
+            with self.runner.held(account if command.account else None, redacted):
+                finished = self.runner.execute(
+                    argv,
+                    redacted,
+                    label,
+                    stdin=stdin,
+                    on_line=on_line,
+                    spool=spool,
+                    extra_time=command.extra_time,
+                )
+            return interpret(command, finished, self.runner.cmd_timeout)
+        except SignalCliError as error:
+            error.account = account
+            raise
+
+    def version(self):
+        """signal-cli's version (``"0.13.19"``), asked once and remembered (see :mod:`.versions`)."""
+        return self.versions.get()
+
+    def require(self, version, feature):
+        """Raise :class:`NotSupported` unless the installed signal-cli is at least ``version``."""
+        installed = self.version()
+        if grammar.version_tuple(installed) < grammar.version_tuple(version):
+            raise NotSupported(f"{feature} needs signal-cli {version} or newer; this service runs {installed}.")
+
+    def probe(self):
+        """Run ``signal-cli --version`` now (not remembered): proof that signal-cli starts. Returns
+        what it printed; raises :class:`SignalCliError` when it cannot be run."""
+        return self.run(commands.version_command()).strip()
+
+    def check_config_dir(self):
+        """Raise :class:`ConfigDirUnusable` unless a file can be created in the config dir."""
+        try:
+            self.config_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            with tempfile.NamedTemporaryFile(dir=self.config_dir, prefix=".health-"):
+                pass
+        except OSError as exc:
+            raise ConfigDirUnusable(f"{self.config_dir} is not writable: {exc.strerror}.") from None
+
+    def stop(self, process):
+        """Stop ``process`` and everything it started (SIGTERM, then SIGKILL)."""
+        self.runner.stop(process)
+
+    def interrupt(self):
+        """Ask every signal-cli this instance is running to stop (SIGTERM: receive ends cleanly)."""
+        self.runner.interrupt()
+
+    def close(self):
+        """Stop every background process (pending links); called when the worker exits."""
+        self.runner.close()
+
+    # -- accounts, registration, devices --
+
+    def list_accounts(self):
+        """The numbers of the accounts in the config dir."""
+        return [entry["number"] for entry in self.run(commands.list_accounts_command()) or []]
+
+    def register(self, account, *, voice=False, captcha=None):
+        """Start registering ``account``."""
+        self.run(commands.register_command(voice=voice, captcha=captcha), account)
+
+    def verify(self, account, code, *, pin=None):
+        """Finish registering ``account`` with the verification code."""
+        self.run(commands.verify_command(code, pin=pin), account)
+
+    def unregister(self, account, *, delete_account=False):
+        """Unregister the account (and with ``delete_account`` delete it at Signal)."""
+        self.run(commands.unregister_command(delete_account=delete_account), account)
+
+    def delete_local_data(self, account, *, ignore_registered=False):
+        """Delete the account's local data."""
+        self.run(commands.delete_local_data_command(ignore_registered=ignore_registered), account)
+
+    def link(self, device_name, *, lifetime=300.0, first_line_timeout=60.0):
+        """Start ``signal-cli link`` and return its ``sgnl://linkdevice`` URI.
+
+        The process keeps running in the background until the phone scans the code or
+        ``lifetime`` seconds pass; then it is stopped and reaped in every case.
+        """
+        command = commands.link_command(device_name)
+        argv, _ = self._argv(command, None)
+        return self.runner.link(
+            command, argv, redact(argv, command.secrets), lifetime=lifetime, first_line_timeout=first_line_timeout
+        )
+
+    def list_devices(self, account):
+        """The account's linked devices."""
+        return self.run(commands.list_devices_command(), account) or []
+
+    def add_device(self, account, uri):
+        """Link a device by its ``sgnl://linkdevice`` URI."""
+        self.run(commands.add_device_command(uri), account)
+
+    def remove_device(self, account, device_id):
+        """Unlink a device."""
+        self.run(commands.remove_device_command(device_id), account)
+
+    def submit_rate_limit_challenge(self, account, challenge, captcha):
+        """Lift a rate limit with a solved captcha."""
+        self.run(commands.rate_limit_challenge_command(challenge, captcha), account)
+
+    def update_account(self, account, **settings):
+        """Change account settings; returns ``{"username", "usernameLink"}`` when a username was set."""
+        return self.run(commands.update_account_command(**settings), account)
+
+    def set_username(self, account, username):
+        """Set the username; returns ``{"username", "usernameLink"}`` (Signal adds the digits)."""
+        result = self.update_account(account, username=username) or {}
+        if "username" not in result:
+            raise BadOutput("signal-cli set the username but did not say which.", result=result)
+        return result
+
+    def set_pin(self, account, pin):
+        """Set the registration lock PIN."""
+        self.run(commands.set_pin_command(pin), account)
+
+    def remove_pin(self, account):
+        """Remove the registration lock PIN."""
+        self.run(commands.remove_pin_command(), account)
+
+    def update_profile(self, account, **profile):
+        """Change the account's profile. See :func:`.commands.update_profile_command`."""
+        self.run(commands.update_profile_command(**profile), account)
+
+    def user_status(self, account, numbers):
+        """``getUserStatus`` results for ``numbers``."""
+        return self.run(commands.user_status_command(numbers), account) or []
+
+    # -- messages --
+
+    def send(self, account, recipients, message=None, **options):
+        """Send a message; returns signal-cli's send result. See :func:`.commands.send_command`."""
+        return self.run(commands.send_command(recipients, message, **options), account)
+
+    def send_reaction(self, account, recipient, emoji, target_author, timestamp, *, remove=False):
+        """React to a message (or remove a reaction)."""
+        return self.run(commands.reaction_command(recipient, emoji, target_author, timestamp, remove=remove), account)
+
+    def send_typing(self, account, recipient, *, stop=False):
+        """Show (or stop) the typing indicator."""
+        return self.run(commands.typing_command(recipient, stop=stop), account)
+
+    def remote_delete(self, account, recipient, timestamp):
+        """Delete a sent message for everyone; returns the send result."""
+        return self.run(commands.remote_delete_command(recipient, timestamp), account)
+
+    def send_receipt(self, account, recipient, timestamp, *, receipt_type="read"):
+        """Send a read or viewed receipt."""
+        return self.run(commands.receipt_command(recipient, timestamp, receipt_type=receipt_type), account)
+
+    def receive(self, account, spool, *, on_envelope=None, **options):
+        """Fetch waiting messages into the file ``spool``; see :func:`.commands.receive_command`.
+
+        ``on_envelope(text, item)`` gets each line's text and parsed object as soon as signal-cli
+        has written it. The spool file keeps every line even if this process dies; it stays locked
+        (``flock``) while signal-cli or this run still has it open, and the caller deletes it once
+        the lines are stored.
+        """
+        return self.run(commands.receive_command(**options), account, on_line=on_envelope, spool=spool)
+
+    def create_poll(self, account, recipient, question, answers, *, allow_multiple=True):
+        """Send a poll; returns the send result."""
+        command = commands.poll_create_command(recipient, question, answers, allow_multiple=allow_multiple)
+        return self.run(command, account)
+
+    def vote_poll(self, account, recipient, poll_author, poll_timestamp, answer_indexes, vote_count):
+        """Vote in a poll; ``vote_count`` is a number or a function returning it (called after the version check)."""
+        probe = commands.poll_vote_command(recipient, poll_author, poll_timestamp, answer_indexes, 1)
+        grammar.check_supported(probe, self.version)
+        if callable(vote_count):
+            # the caller's counter moves on only for a vote that can be sent
+            vote_count = vote_count()
+        command = commands.poll_vote_command(recipient, poll_author, poll_timestamp, answer_indexes, vote_count)
+        return self.run(command, account)
+
+    def terminate_poll(self, account, recipient, poll_timestamp):
+        """Close a poll."""
+        return self.run(commands.poll_terminate_command(recipient, poll_timestamp), account)
+
+    # -- groups --
+
+    def list_groups(self, account, group_ids=()):
+        """The account's groups as signal-cli describes them."""
+        return self.run(commands.list_groups_command(group_ids), account) or []
+
+    def get_group(self, account, group_id):
+        """One group as signal-cli describes it; raises :class:`NotFound` when the account has none such."""
+        for group in self.list_groups(account, [group_id]):
+            if group.get("id") == group_id:
+                return group
+        raise NotFound(f"Account {account} has no group {group_id}.")
+
+    def create_group(self, account, name, members, **settings):
+        """Create a group; returns its id (signal-cli's form)."""
+        result = self.run(commands.create_group_command(name, members, **settings), account) or {}
+        if "groupId" not in result:
+            raise BadOutput("signal-cli created a group but printed no group id.", result=result)
+        return commands.GroupId(result["groupId"])
+
+    def update_group(self, account, group_id, **settings):
+        """Change a group; with no settings, accept a pending invitation to it."""
+        return self.run(commands.update_group_command(group_id, **settings), account)
+
+    def quit_group(self, account, group_id, *, delete=False):
+        """Leave a group (and with ``delete`` forget it)."""
+        return self.run(commands.quit_group_command(group_id, delete=delete), account)
+
+    def join_group(self, account, uri):
+        """Join a group through an invite link."""
+        return self.run(commands.join_group_command(uri), account)
+
+    def block(self, account, recipients):
+        """Block contacts or groups."""
+        self.run(commands.block_command(recipients), account)
+
+    def pin_message(self, account, group_id, target_author, timestamp, *, duration=None, unpin=False):
+        """Pin (or unpin) a message in a group."""
+        command = commands.pin_message_command(group_id, target_author, timestamp, duration=duration, unpin=unpin)
+        return self.run(command, account)
+
+    def avatar(self, account, *, contact=None, group_id=None):
+        """The avatar's bytes; raises :class:`NotFound` when there is none."""
+        result = self.run(commands.avatar_command(contact=contact, group_id=group_id), account) or {}
+        try:
+            return base64.b64decode(result["data"], validate=True)
+        except (KeyError, TypeError, ValueError):
+            raise BadOutput("signal-cli printed no avatar data.", result=result) from None
+
+    # -- contacts, identities, stickers --
+
+    def list_contacts(self, account, recipients=(), *, all_recipients=False):
+        """The account's contacts (or every recipient it knows)."""
+        command = commands.list_contacts_command(recipients, all_recipients=all_recipients)
+        return self.run(command, account) or []
+
+    def get_contact(self, account, recipient):
+        """One contact (by UUID or number) as signal-cli describes it; :class:`NotFound` if unknown."""
+        for contact in self.list_contacts(account, [recipient], all_recipients=True):
+            if recipient in (contact.get("uuid"), contact.get("number")):
+                return contact
+        raise NotFound(f"Account {account} has no contact {recipient}.")
+
+    def update_contact(self, account, recipient, *, name=None, expiration=None):
+        """Change a contact's name or disappearing-messages timer."""
+        self.run(commands.update_contact_command(recipient, name=name, expiration=expiration), account)
+
+    def send_contacts(self, account):
+        """Sync the contact list to the account's other devices."""
+        self.run(commands.send_contacts_command(), account)
+
+    def list_identities(self, account):
+        """The identity keys the account knows."""
+        return self.run(commands.list_identities_command(), account) or []
+
+    def trust(self, account, recipient, *, safety_number=None, all_known_keys=False):
+        """Trust a recipient's identity key."""
+        command = commands.trust_command(recipient, safety_number=safety_number, all_known_keys=all_known_keys)
+        self.run(command, account)
+
+    def list_sticker_packs(self, account):
+        """The account's sticker packs."""
+        return self.run(commands.list_sticker_packs_command(), account) or []
+
+    def add_sticker_pack(self, account, uri):
+        """Install a sticker pack."""
+        self.run(commands.add_sticker_pack_command(uri), account)
+
+    # -- stored attachments (files signal-cli wrote for received messages) --
+
+    @property
+    def attachments_dir(self):
+        """Where signal-cli stores the attachments of received messages."""
+        return self.config_dir / "attachments"
+
+    def list_attachments(self):
+        """The ids of the stored attachments (files named like one; no dot-files, directories or symlinks)."""
+        if not self.attachments_dir.is_dir():
+            return []
+        return sorted(
+            entry.name
+            for entry in self.attachments_dir.iterdir()
+            if entry.is_file() and not entry.is_symlink() and ATTACHMENT_ID.match(entry.name)
+        )
+
+    def attachment_path(self, attachment_id):
+        """The file of a stored attachment; :class:`NotFound` when there is none (never a path outside)."""
+        folder = self.attachments_dir.resolve()
+        path = (folder / attachment_id).resolve()
+        if path.parent != folder or not path.is_file():
+            raise NotFound(f"There is no attachment {attachment_id}.")
+        return path
+
+    def delete_attachment(self, attachment_id):
+        """Delete a stored attachment; :class:`NotFound` when there is none."""
+        self.attachment_path(attachment_id).unlink()

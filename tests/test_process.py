@@ -1,0 +1,158 @@
+"""Processes: missing binary, time limit and process-group kill, stdin, account locks, process slots."""
+
+import os
+import threading
+import time
+
+import pytest
+from scripted import script, scripted_cli
+
+from signal_rest.signal_cli import (
+    AccountBusy,
+    ConfigDirUnusable,
+    GroupId,
+    ServiceBusy,
+    SignalCli,
+    SignalCliNotFound,
+    SignalCliTimeout,
+)
+
+ACCOUNT = "+4915112345678"
+OTHER = "+4915100000001"
+GROUP = GroupId("bW9ja2dyb3VwaWRtb2NrZ3JvdXBpZG1vY2tncm91cGk=")
+
+
+@pytest.mark.parametrize("binary", ["missing", "not-executable", "a-directory"])
+def test_missing_binary(tmp_path, binary):
+    path = tmp_path / binary
+    if binary == "not-executable":
+        path.write_text("#!/bin/sh\n")
+    elif binary == "a-directory":
+        path.mkdir()
+    cli = SignalCli(path, tmp_path / "config")
+    with pytest.raises(SignalCliNotFound) as raised:
+        cli.list_groups(ACCOUNT)
+    assert "SIGNAL_CLI_BIN" in raised.value.message
+
+
+def test_timeout_kills_the_process_and_its_children(tmp_path):
+    pid_file = tmp_path / "pids"
+    cli = scripted_cli(tmp_path, f"sleep 60 &\necho $! $$ > {pid_file}\nwait\n", cmd_timeout=1)
+    started = time.monotonic()
+    with pytest.raises(SignalCliTimeout):
+        cli.list_groups(ACCOUNT)
+    assert time.monotonic() - started < 10
+    for pid in pid_file.read_text().split():
+        assert not _alive(int(pid)), f"process {pid} survived the timeout"
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_stdin_is_the_message_and_is_closed(tmp_path):
+    out = tmp_path / "stdin"
+    cli = scripted_cli(tmp_path, f'cat > {out}\necho \'{{"timestamp":1,"results":[]}}\'\n')
+    assert cli.send(ACCOUNT, [OTHER], "línea 1\n-5 degrees\n") == {"timestamp": 1, "results": []}
+    assert out.read_text("utf-8") == "línea 1\n-5 degrees\n"
+
+
+def test_stdin_is_closed_without_a_message(tmp_path):
+    cli = scripted_cli(tmp_path, "cat > /dev/null\necho '[]'\n", cmd_timeout=5)
+    assert cli.list_groups(ACCOUNT) == []
+
+
+def test_one_account_runs_one_process_at_a_time(tmp_path):
+    log = tmp_path / "runs"
+    cli = scripted_cli(
+        tmp_path, f'echo "start $(date +%s.%N)" >> {log}\nsleep 0.3\necho "end $(date +%s.%N)" >> {log}\necho "[]"\n'
+    )
+    threads = [threading.Thread(target=cli.list_groups, args=(ACCOUNT,)) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    events = log.read_text().split("\n")[:-1]
+    assert [e.split()[0] for e in events] == ["start", "end"] * 3
+
+
+def test_two_accounts_run_in_parallel(tmp_path):
+    cli = scripted_cli(tmp_path, "sleep 0.5\necho '[]'\n")
+    started = time.monotonic()
+    threads = [threading.Thread(target=cli.list_groups, args=(a,)) for a in (ACCOUNT, OTHER)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert time.monotonic() - started < 0.95
+
+
+def test_busy_account_gives_up_after_the_lock_timeout(tmp_path):
+    cli = scripted_cli(tmp_path, "sleep 2\necho '[]'\n", lock_timeout=0.3)
+    holder = threading.Thread(target=cli.list_groups, args=(ACCOUNT,))
+    holder.start()
+    time.sleep(0.3)
+    try:
+        with pytest.raises(AccountBusy) as raised:
+            cli.list_groups(ACCOUNT)
+        assert raised.value.retry_after > 0
+    finally:
+        holder.join()
+
+
+def test_unwritable_config_dir(tmp_path):
+    config = tmp_path / "config"
+    config.write_text("a file, not a directory")
+    cli = SignalCli(script(tmp_path, "echo '[]'\n"), config)
+    with pytest.raises(ConfigDirUnusable):
+        cli.list_groups(ACCOUNT)
+
+
+def test_java_opts_reach_the_process(tmp_path):
+    cli = scripted_cli(tmp_path, 'echo "[\\"$JAVA_OPTS\\"]"\n', java_opts="-XX:TieredStopAtLevel=1")
+    assert cli.list_groups(ACCOUNT) == [
+        "-XX:TieredStopAtLevel=1" + (" " + os.environ["JAVA_OPTS"] if os.environ.get("JAVA_OPTS") else "")
+    ]
+
+
+def test_process_limit_queues_runs_of_different_accounts(tmp_path):
+    log = tmp_path / "runs"
+    cli = scripted_cli(
+        tmp_path,
+        f'echo "start $(date +%s.%N)" >> {log}\nsleep 0.3\necho "end $(date +%s.%N)" >> {log}\necho "[]"\n',
+        max_processes=1,
+    )
+    threads = [threading.Thread(target=cli.list_groups, args=(account,)) for account in (ACCOUNT, OTHER)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [event.split()[0] for event in log.read_text().splitlines()] == ["start", "end"] * 2
+
+
+def test_process_limit_gives_up_after_the_lock_timeout(tmp_path):
+    cli = scripted_cli(tmp_path, "sleep 2\necho '[]'\n", max_processes=1, lock_timeout=0.3)
+    holder = threading.Thread(target=cli.list_groups, args=(ACCOUNT,))
+    holder.start()
+    time.sleep(0.3)
+    try:
+        with pytest.raises(ServiceBusy) as raised:
+            cli.list_groups(OTHER)
+        assert raised.value.retry_after > 0
+    finally:
+        holder.join()
+
+
+def test_receive_stopped_at_the_time_limit_keeps_what_it_printed(tmp_path):
+    # receive ends cleanly (exit 0) on SIGTERM; its lines are the answer, not a timeout
+    cli = scripted_cli(
+        tmp_path, 'echo \'{"envelope":{"timestamp":1}}\'\ntrap "exit 0" TERM\nsleep 30 &\nwait\n', cmd_timeout=0.5
+    )
+    started = time.monotonic()
+    received = cli.receive(ACCOUNT, tmp_path / "spool.jsonl", timeout=0.1)
+    assert received == [{"envelope": {"timestamp": 1}}]
+    assert time.monotonic() - started < 5
