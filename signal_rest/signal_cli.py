@@ -736,9 +736,9 @@ class SignalCli:
         Takes the account's lock first. Returns the parsed JSON (``None`` for empty output),
         a list for JSON-lines output, or the text for text output; raises a
         :class:`SignalCliError` otherwise. With ``spool`` (a path that must not exist yet),
-        signal-cli's output goes into that file and ``on_line`` is called with the text of each
-        JSON line as soon as it is written; lines already written are returned even when the run
-        then fails or times out: a received message is never dropped.
+        signal-cli's output goes into that file and ``on_line`` is called with the text and the
+        parsed value of each JSON line as soon as it is written; lines already written are returned
+        even when the run then fails or times out: a received message is never dropped.
         """
         if command.account and not account:
             raise ValueError("this command needs an account")
@@ -889,7 +889,8 @@ class SignalCli:
 
     @staticmethod
     def _take_lines(buffer, items, on_line):
-        """Move every complete line of ``buffer`` into ``items``, handing its text to ``on_line`` first."""
+        """Move every complete line of ``buffer`` into ``items``, handing its text and parsed value to
+        ``on_line`` first."""
         while (end := buffer.find(b"\n")) >= 0:
             line = bytes(buffer[:end]).decode("utf-8", "replace").strip()
             del buffer[: end + 1]
@@ -901,7 +902,7 @@ class SignalCli:
                 log.warning("signal-cli printed a line that is not JSON: %r", line[:500])
                 continue
             if on_line is not None:
-                on_line(line)
+                on_line(line, item)
             items.append(item)
 
     def stop(self, process):
@@ -1079,9 +1080,10 @@ class SignalCli:
     def receive(self, account, spool, *, on_envelope=None, **options):
         """Fetch waiting messages into the file ``spool``; see :func:`receive_command`.
 
-        ``on_envelope`` gets each line's text as soon as signal-cli has written it. The spool file
-        keeps every line even if this process dies; it stays locked (``flock``) while signal-cli
-        or this run still has it open, and the caller deletes it once the lines are stored.
+        ``on_envelope(line, item)`` gets each line's text and its parsed value as soon as signal-cli
+        has written it. The spool file keeps every line even if this process dies; it stays locked
+        (``flock``) while signal-cli or this run still has it open, and the caller deletes it once
+        the lines are stored.
         """
         return self.run(receive_command(**options), account, on_line=on_envelope, spool=spool)
 
