@@ -1,6 +1,7 @@
 """signal_rest: an HTTP gateway to the Signal messenger, built on signal-cli."""
 
 import atexit
+import functools
 import time
 from pathlib import Path
 
@@ -8,11 +9,12 @@ import swagger_ui_bundle
 from flask import Flask, g, redirect, request, send_from_directory, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import auth, config, converters, errors, logs, webhooks
+from . import auth, config, converters, errors, logs
 from .blueprints import register_blueprints
 from .extensions import Api
-from .inbox import Inbox
-from .receiver import Receiver
+from .receiving import webhooks
+from .receiving.inbox import Inbox
+from .receiving.receiver import Receiver
 from .signal_cli import SignalCli
 from .state import ServiceState
 
@@ -71,10 +73,7 @@ def _create_services(app, metrics):
     data_dir = Path(app.config["SIGNAL_REST_DATA_DIR"] or config_dir / "signal-rest").expanduser()
     state = ServiceState(data_dir)
     hooks = webhooks.load_webhooks(app.config) if app.config["SIGNAL_REST_RECEIVER"] else []
-    inbox = Inbox(
-        data_dir / "inbox.sqlite3",
-        targets_for=lambda account, kind: [hook.url for hook in hooks if hook.wants(account, kind)],
-    )
+    inbox = Inbox(data_dir / "inbox.sqlite3", targets_for=functools.partial(webhooks.targets, hooks))
     cli = SignalCli(
         app.config["SIGNAL_CLI_BIN"],
         config_dir,
@@ -99,7 +98,7 @@ def _create_services(app, metrics):
         deliverer=webhooks.Deliverer(inbox, hooks, max_age=app.config["SIGNAL_REST_WEBHOOK_MAX_AGE"])
         if hooks
         else None,
-        targets=[hook.url for hook in hooks],
+        webhooks=hooks,
         prune=lambda: inbox.prune(
             max_age=app.config["SIGNAL_REST_INBOX_MAX_AGE"],
             max_count=app.config["SIGNAL_REST_INBOX_MAX_COUNT"],

@@ -9,7 +9,8 @@ import argparse
 import logging
 import sys
 
-from . import create_app, provision, receiver
+from . import create_app, provision
+from .receiving import receiver
 
 
 def main(argv=None):

@@ -134,5 +134,5 @@ def service_state():
 
 
 def inbox():
-    """The app's :class:`inbox.Inbox`."""
+    """The app's :class:`receiving.inbox.Inbox`."""
     return current_app.extensions["signal_rest.inbox"]

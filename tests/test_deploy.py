@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from signal_rest import auth, config, webhooks
+from signal_rest import auth, config
+from signal_rest.receiving import webhooks
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "signal_rest" / "deploy"

@@ -16,7 +16,7 @@ import pytest
 from fake_signal_cli import envelope_line, message_line
 from helpers import ACCOUNT, OTHER, THIRD, assert_error, last_run, words
 
-from signal_rest.inbox import SCHEMA_VERSION, Inbox
+from signal_rest.receiving import spool
 
 T0 = 1732630000000
 NEW = "+4915122222222"
@@ -347,144 +347,34 @@ def test_post_is_405(validation_client):
     assert_error(validation_client.post(f"/v1/receive/{ACCOUNT}"), 405)
 
 
-# --- the inbox itself ----------------------------------------------------------------------------------
+# --- the answer and the inbox ------------------------------------------------------------------------
 
 
-@pytest.fixture
-def inbox(tmp_path):
-    return Inbox(tmp_path / "data" / "inbox.sqlite3")
-
-
-def test_a_line_is_stored_once(inbox):
-    line = json.dumps(printed(messages(1)[0]))
-    assert inbox.store(ACCOUNT, line) is True
-    assert inbox.store(ACCOUNT, line) is False
-    assert inbox.waiting(ACCOUNT) == 1
-    # the same text for another account is another envelope
-    assert inbox.store(NEW, line) is True
-    assert inbox.waiting(NEW) == 1
-    assert inbox.hand_out(ACCOUNT) == [line]
-    # handed out, it is still remembered: signal-cli printing it again changes nothing
-    assert inbox.store(ACCOUNT, line) is False
-    assert inbox.hand_out(ACCOUNT) == []
-
-
-def test_hand_out_marks_oldest_first(inbox):
-    lines = [f'{{"n": {i}}}' for i in range(5)]
+def test_the_answer_is_the_stored_lines_joined(app, client):
+    # the lines go out byte for byte as signal-cli printed them: not re-encoded (no \u escapes)
+    lines = ['{"envelope": {"source": "+4915100000001", "dataMessage": {"message": "Grüße 👋"}}}', '{"n": 2}']
     for line in lines:
-        inbox.store(ACCOUNT, line)
-    assert inbox.waiting(ACCOUNT) == 5
-    assert inbox.hand_out(ACCOUNT, 2) == lines[:2]
-    assert inbox.waiting(ACCOUNT) == 3
-    assert inbox.hand_out(ACCOUNT, 10) == lines[2:]
-    assert inbox.waiting(ACCOUNT) == 0
-    assert inbox.hand_out(ACCOUNT) == []
-    assert inbox.hand_out(NEW) == []
-    assert inbox.waiting(NEW) == 0
+        service_inbox(app).store(ACCOUNT, line)
+    response = receive(client, query="timeout=0&max_messages=2")
+    assert response.data == ("[" + ",".join(lines) + "]").encode("utf-8")
+    assert response.headers["Content-Length"] == str(len(response.data))
+    assert response.get_json() == [json.loads(line) for line in lines]
 
 
-def _schema(path):
-    connection = sqlite3.connect(path)
-    try:
-        version = connection.execute("PRAGMA user_version").fetchone()[0]
-        journal = connection.execute("PRAGMA journal_mode").fetchone()[0]
-        columns = {row[1] for row in connection.execute("PRAGMA table_info(envelopes)")}
-        indexes = {row[1] for row in connection.execute("PRAGMA index_list(envelopes)")}
-    finally:
-        connection.close()
-    return version, journal, columns, indexes
+def test_lines_the_inbox_cannot_store_are_handed_out_and_kept_in_their_spool_file(app, client, fake, monkeypatch):
+    lines = messages(2)
+    fake.queue_messages(ACCOUNT, lines)
 
+    def locked(account, line, envelope=None):
+        raise sqlite3.OperationalError("database is locked")
 
-#: the envelopes table as the first release created it (schema version 1)
-ENVELOPES_V1 = [
-    """CREATE TABLE envelopes (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        account TEXT NOT NULL,
-        received_at REAL NOT NULL,
-        digest TEXT NOT NULL,
-        line TEXT NOT NULL,
-        handed_out_at REAL,
-        UNIQUE (account, digest)
-    )""",
-    "CREATE INDEX envelopes_waiting ON envelopes (account, handed_out_at, id)",
-]
-
-
-def test_migration_creates_the_schema_on_a_fresh_file(tmp_path):
-    path = tmp_path / "new" / "dir" / "inbox.sqlite3"
-    assert not path.exists()
-    assert Inbox(path).waiting(ACCOUNT) == 0
-    assert path.is_file()
-    version, journal, columns, indexes = _schema(path)
-    assert version == SCHEMA_VERSION
-    assert journal == "wal"
-    assert {"id", "account", "received_at", "digest", "line", "handed_out_at"} <= columns
-    assert "envelopes_waiting" in indexes
-
-
-def test_migration_keeps_the_envelopes_of_an_older_schema(tmp_path):
-    path = tmp_path / "inbox.sqlite3"
-    connection = sqlite3.connect(path)
-    try:
-        for statement in ENVELOPES_V1:
-            connection.execute(statement)
-        connection.execute(
-            "INSERT INTO envelopes (account, received_at, digest, line, handed_out_at) VALUES (?, ?, ?, ?, ?)",
-            (ACCOUNT, 1.0, "d1", '{"n": 1}', None),
-        )
-        connection.execute(
-            "INSERT INTO envelopes (account, received_at, digest, line, handed_out_at) VALUES (?, ?, ?, ?, ?)",
-            (ACCOUNT, 2.0, "d2", '{"n": 2}', 3.0),
-        )
-        connection.execute("PRAGMA user_version = 1")
-        connection.commit()
-    finally:
-        connection.close()
-    inbox = Inbox(path)
-    assert inbox.waiting(ACCOUNT) == 1
-    assert _schema(path)[0] == SCHEMA_VERSION
-    assert inbox.hand_out(ACCOUNT) == ['{"n": 1}']
-    assert inbox.store(ACCOUNT, '{"n": 3}') is True
-    assert inbox.hand_out(ACCOUNT) == ['{"n": 3}']
-
-
-def test_a_second_inbox_on_the_same_file_keeps_the_data(tmp_path):
-    path = tmp_path / "inbox.sqlite3"
-    first = Inbox(path)
-    first.store(ACCOUNT, '{"n": 1}')
-    first.store(ACCOUNT, '{"n": 2}')
-    assert first.hand_out(ACCOUNT, 1) == ['{"n": 1}']
-    # another worker process opens the migrated file
-    second = Inbox(path)
-    assert second.waiting(ACCOUNT) == 1
-    assert second.store(ACCOUNT, '{"n": 1}') is False
-    assert second.hand_out(ACCOUNT) == ['{"n": 2}']
-    assert first.waiting(ACCOUNT) == 0
-
-
-def test_concurrent_hand_outs_never_share_a_line(tmp_path):
-    path = tmp_path / "inbox.sqlite3"
-    lines = [f'{{"n": {i}}}' for i in range(200)]
-    writer = Inbox(path)
-    for line in lines:
-        writer.store(ACCOUNT, line)
-    # two "workers" (instances) with two threads each
-    workers = [Inbox(path), Inbox(path)]
-    taken = []
-    guard = threading.Lock()
-
-    def drain(inbox):
-        while True:
-            batch = inbox.hand_out(ACCOUNT, 7)
-            if not batch:
-                return
-            with guard:
-                taken.extend(batch)
-
-    threads = [threading.Thread(target=drain, args=(w,)) for w in workers for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(taken, key=lambda line: json.loads(line)["n"]) == lines
-    assert len(taken) == len(set(taken))
+    monkeypatch.setattr(service_inbox(app), "store", locked)
+    assert receive(client).get_json() == [printed(line) for line in lines]
+    monkeypatch.undo()
+    spool_files = list(spool.directory(service_inbox(app)).glob(f"{ACCOUNT}.*.jsonl"))
+    assert len(spool_files) == 1
+    # the next receive takes the spool file in: the lines come again (at least once), then never
+    fake.queue_messages(ACCOUNT, messages(1, start=2))
+    assert receive(client).get_json() == [printed(line) for line in messages(3)]
+    assert not spool_files[0].exists()
+    assert receive(client).get_json() == []

@@ -1,14 +1,13 @@
 """Receive: messages that arrived for an account, handed out once each."""
 
-import json
 import logging
 import socket
-import sqlite3
 import time
 
 from flask import current_app, request
 
 from ..extensions import Blueprint, inbox, signal_cli
+from ..receiving import spool, webhooks
 from ..schemas.receive import ReceivedSchema, ReceiveQueryArgsSchema, ReceiveStatusSchema
 
 blp = Blueprint("Receive", __name__, description="Messages that arrived for an account.")
@@ -19,32 +18,19 @@ POLL_INTERVAL = 0.2
 
 
 def _receive_directly(number, args):
-    """Run signal-cli receive for this request; returns lines that could not be stored."""
-    store = inbox()
-    store.take_in_spools(number)
-    unsaved = []
-
-    def keep(line):
-        try:
-            store.store(number, line)
-        except sqlite3.Error:
-            log.exception("could not store a received message in the inbox; handing it out directly")
-            unsaved.append(line)
-
-    spool = store.new_spool(number)
-    signal_cli().receive(
+    """Run signal-cli receive for this request; returns the lines the inbox could not store."""
+    spool.take_in(inbox(), number)
+    received = spool.receive(
+        signal_cli(),
+        inbox(),
         number,
-        spool,
-        on_envelope=keep,
         timeout=args["timeout"],
         max_messages=args.get("max_messages"),
         ignore_attachments=args["ignore_attachments"],
         ignore_stories=args["ignore_stories"],
         read_receipts=args["send_read_receipts"],
     )
-    if not unsaved:
-        store.finish_spool(spool)
-    return unsaved
+    return received.unsaved
 
 
 def _wait_for_the_receiver(number, timeout):
@@ -75,7 +61,8 @@ def receive(args, number):
         log.warning("the client of a receive for %s hung up; its messages stay in the inbox", number)
         return current_app.response_class(b"[]", mimetype="application/json")
     ids, lines = inbox().reserve(number, limit)
-    body = json.dumps([json.loads(line) for line in lines + unsaved]).encode("utf-8")
+    # the lines are JSON as signal-cli printed it (checked when received): joined, they are the answer
+    body = b"[" + b",".join(line.encode("utf-8") for line in lines + unsaved) + b"]"
     response = current_app.response_class(_handed_over(body, number, ids, inbox()), mimetype="application/json")
     response.headers["Content-Length"] = str(len(body))
     return response
@@ -114,9 +101,5 @@ def _client_gone():
 @blp.response(200, ReceiveStatusSchema)
 def receive_status(number):
     """How receiving goes for an account: waiting envelopes, the receiver's last run, webhooks."""
-    targets = [
-        hook.url
-        for hook in current_app.extensions["signal_rest.webhooks"]
-        if hook.accounts is None or number in hook.accounts
-    ]
+    targets = webhooks.targets(current_app.extensions["signal_rest.webhooks"], number)
     return {**inbox().status(number, targets), "receiver": current_app.config["SIGNAL_REST_RECEIVER"]}

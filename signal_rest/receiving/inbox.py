@@ -1,10 +1,8 @@
 """The inbox: every envelope signal-cli hands over, stored before anything else happens to it.
 
-Once ``signal-cli receive`` has printed a message, Signal's servers have forgotten it. signal-cli
-therefore prints into a *spool file* of the inbox (``spool/<account>.<id>.jsonl``) rather than a
-pipe, and each line is copied into this SQLite database (WAL mode) as soon as it is written. A
-spool file is deleted only when all its lines are stored; one left behind by a process that died
-is taken in by the next receive for that account (or the receiver), once nothing holds it open.
+Once ``signal-cli receive`` has printed a message, Signal's servers have forgotten it, so each line
+is copied into this SQLite database (WAL mode) as soon as signal-cli has written it (the spool files
+that carry it there are :mod:`signal_rest.receiving.spool`).
 
 Each envelope is stored exactly once (keyed by account and the hash of signal-cli's line), with
 its arrival time and the line unchanged. ``GET /v1/receive`` hands out what has not been handed
@@ -13,18 +11,13 @@ the transaction that stores the envelope, so none can be forgotten.
 """
 
 import contextlib
-import fcntl
 import hashlib
 import json
-import logging
-import os
 import sqlite3
 import threading
 import time
 import uuid
 from pathlib import Path
-
-log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2
 
@@ -74,11 +67,12 @@ _MIGRATIONS = {
 }
 
 
-def envelope_kind(line):
-    """What an envelope carries: data, reaction, receipt, typing, sync, call, story or other."""
+def envelope_kind(envelope):
+    """What a received line carries (``envelope``: the line parsed): data, reaction, receipt, typing,
+    sync, call, story or other."""
     try:
-        envelope = json.loads(line).get("envelope") or {}
-    except (ValueError, AttributeError):
+        envelope = envelope.get("envelope") or {}
+    except AttributeError:
         return "other"
     data = envelope.get("dataMessage")
     if data is not None:
@@ -97,14 +91,13 @@ def envelope_kind(line):
 
 
 class Inbox:
-    """The envelopes of every account, in one SQLite file, and the spool files signal-cli writes.
+    """The envelopes of every account, in one SQLite file.
 
     ``targets_for(account, kind)`` returns the webhook targets an envelope goes to (none by default).
     """
 
     def __init__(self, path, targets_for=None):
         self.path = Path(path)
-        self.spool_dir = self.path.parent / "spool"
         self.targets_for = targets_for or (lambda account, kind: ())
         self._local = threading.local()
         self._migrated = False
@@ -167,13 +160,16 @@ class Inbox:
 
     # -- storing --
 
-    def store(self, account, line):
+    def store(self, account, line, envelope=None):
         """Store one envelope line (text) and its webhook deliveries; a line stored before is ignored.
 
-        Returns True if the line was new.
+        ``envelope`` is the line already parsed (it gives the kind); without it the line is parsed
+        here. Returns True if the line was new.
         """
+        if envelope is None:
+            envelope = _parsed(line)
         digest = hashlib.sha256(line.encode("utf-8")).hexdigest()
-        kind = envelope_kind(line)
+        kind = envelope_kind(envelope)
         now = time.time()
         with self._transaction() as connection:
             cursor = connection.execute(
@@ -192,55 +188,6 @@ class Inbox:
                 ],
             )
         return True
-
-    # -- spool files --
-
-    def new_spool(self, account):
-        """A path for a new spool file of ``account`` (signal-cli creates it)."""
-        self.spool_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        return self.spool_dir / f"{account}.{time.time_ns()}.{os.getpid()}.jsonl"
-
-    def finish_spool(self, path):
-        """Delete a spool file whose lines are all stored."""
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
-
-    def take_in_spools(self, account=None):
-        """Store the lines of spool files left behind (by a process that died); returns how many were new.
-
-        A file still open in a running signal-cli (or receive) is locked and left alone.
-        """
-        if not self.spool_dir.is_dir():
-            return 0
-        new = 0
-        for path in sorted(self.spool_dir.glob(f"{account or '*'}.*.jsonl")):
-            owner = path.name.split(".", 1)[0]
-            try:
-                handle = open(path, "rb")  # noqa: SIM115 (held for the flock below)
-            except FileNotFoundError:
-                continue
-            with handle:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    continue
-                data = handle.read()
-                lines = data.split(b"\n")
-                if lines and lines[-1].strip():
-                    log.warning("dropping a truncated last line of %s: %r", path.name, lines[-1][:200])
-                for raw in lines[:-1]:
-                    line = raw.decode("utf-8", "replace").strip()
-                    if line:
-                        try:
-                            json.loads(line)
-                        except ValueError:
-                            log.warning("ignoring a line of %s that is not JSON: %r", path.name, line[:200])
-                            continue
-                        new += self.store(owner, line)
-                self.finish_spool(path)
-        if new:
-            log.warning("took in %d received messages from spool files left behind", new)
-        return new
 
     # -- handing out --
 
@@ -440,6 +387,14 @@ class Inbox:
                     with contextlib.suppress(FileNotFoundError):
                         (Path(attachments_dir) / attachment_id).unlink()
         return len(ids)
+
+
+def _parsed(line):
+    """The line parsed, or None for one that is not JSON (its kind is "other")."""
+    try:
+        return json.loads(line)
+    except ValueError:
+        return None
 
 
 def _attachment_ids(line):

@@ -3,8 +3,8 @@
 Run it as ``signal-rest receiver`` (``make run`` starts it beside gunicorn when
 ``SIGNAL_REST_RECEIVER`` is on; README has a systemd unit). Each run takes the account's lock for
 one short receive window, like any request, so a send waits at most one window. Every line
-signal-cli prints is stored in the inbox as soon as it is written (see :mod:`signal_rest.inbox`),
-then handed out by ``GET /v1/receive`` and POSTed to the webhooks (:mod:`signal_rest.webhooks`).
+signal-cli prints is stored in the inbox as soon as it is written (see :mod:`.spool` and
+:mod:`.inbox`), then handed out by ``GET /v1/receive`` and POSTed to the webhooks (:mod:`.webhooks`).
 Failures back off per account and are logged; SIGTERM or SIGINT stop it cleanly: a running
 ``signal-cli receive`` is asked to stop, and everything it printed is stored first.
 """
@@ -14,7 +14,9 @@ import signal
 import threading
 import time
 
-from .signal_cli import SignalCliError
+from ..signal_cli import SignalCliError
+from . import spool
+from .webhooks import targets
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +40,7 @@ class Receiver:
         account_refresh=600.0,
         prune=None,
         prune_interval=600.0,
-        targets=(),
+        webhooks=(),
     ):
         self.cli = cli
         self.inbox = inbox
@@ -50,8 +52,8 @@ class Receiver:
         self.account_refresh = account_refresh
         self.prune = prune
         self.prune_interval = prune_interval
-        #: the webhook URLs, for the status log line
-        self.targets = list(targets)
+        #: the webhooks, for the status log line
+        self.webhooks = list(webhooks)
         self.stop_event = threading.Event()
         self._accounts = []
         self._accounts_at = None
@@ -75,31 +77,29 @@ class Receiver:
 
     def receive_once(self, account):
         """One ``signal-cli receive`` run for ``account``; returns how many envelopes were new."""
-        spool = self.inbox.new_spool(account)
-        new = 0
-
-        def keep(line):
-            nonlocal new
-            if self.inbox.store(account, line):
-                new += 1
-                if self.deliverer is not None:
-                    self.deliverer.wake.set()
-
         try:
-            self.cli.receive(account, spool, on_envelope=keep, timeout=self.window, max_messages=self.max_messages)
+            received = spool.receive(
+                self.cli,
+                self.inbox,
+                account,
+                on_stored=self._wake_deliverer,
+                timeout=self.window,
+                max_messages=self.max_messages,
+            )
         except SignalCliError as error:
-            self.inbox.finish_spool(spool)
             if not self.stop_event.is_set():
                 self.inbox.receive_failed(account, error.message)
             raise
-        # only now is every line of the spool file stored
-        self.inbox.finish_spool(spool)
         self.inbox.receive_succeeded(account)
-        return new
+        return received.new
+
+    def _wake_deliverer(self):
+        if self.deliverer is not None:
+            self.deliverer.wake.set()
 
     def run(self):
         """Receive until :meth:`stop`; returns when stopped."""
-        self.inbox.take_in_spools()
+        spool.take_in(self.inbox)
         delivering = None
         if self.deliverer is not None:
             delivering = threading.Thread(target=self.deliverer.run, args=(self.stop_event,), name="deliverer")
@@ -112,7 +112,7 @@ class Receiver:
                     self._prune()
                     next_prune = now + self.prune_interval
                 # spool files of runs that died (a killed receiver or worker) once they are free
-                self.inbox.take_in_spools()
+                spool.take_in(self.inbox)
                 for account in self.accounts():
                     if self.stop_event.is_set():
                         break
@@ -122,8 +122,7 @@ class Receiver:
                 self.stop_event.wait(max(0.05, min(5.0, due - time.monotonic())))
         finally:
             self.stop_event.set()
-            if self.deliverer is not None:
-                self.deliverer.wake.set()
+            self._wake_deliverer()
             if delivering is not None:
                 delivering.join()
             log.info("receiver stopped")
@@ -144,7 +143,7 @@ class Receiver:
             return
         self._failures.pop(account, None)
         self._next_run[account] = started + self.interval
-        status = self.inbox.status(account, self.targets)
+        status = self.inbox.status(account, targets(self.webhooks, account))
         oldest = status["oldest_waiting_age"]
         log.info(
             "received %d new for %s in %.1fs; waiting %d (oldest %s), webhooks %s",
@@ -169,8 +168,7 @@ class Receiver:
         """Stop receiving: no new runs, and a running signal-cli receive is asked to finish."""
         self.stop_event.set()
         self.cli.interrupt()
-        if self.deliverer is not None:
-            self.deliverer.wake.set()
+        self._wake_deliverer()
 
 
 def main(app):

@@ -23,7 +23,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from .config import VERSION
+from ..config import VERSION
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +44,16 @@ class Webhook:
     accounts: frozenset = None
     kinds: frozenset = None
 
-    def wants(self, account, kind):
-        """Whether an envelope of ``kind`` for ``account`` goes to this webhook."""
-        return (self.accounts is None or account in self.accounts) and (self.kinds is None or kind in self.kinds)
+    def wants(self, account, kind=None):
+        """Whether an envelope of ``kind`` for ``account`` goes to this webhook (``kind=None``: any kind)."""
+        return (self.accounts is None or account in self.accounts) and (
+            kind is None or self.kinds is None or kind in self.kinds
+        )
+
+
+def targets(webhooks, account, kind=None):
+    """The URLs of the ``webhooks`` that take envelopes of ``kind`` for ``account`` (``kind=None``: any kind)."""
+    return [webhook.url for webhook in webhooks if webhook.wants(account, kind)]
 
 
 def load_webhooks(config):

@@ -1,0 +1,126 @@
+"""Spool files: what ``signal-cli receive`` prints, on disk until the inbox has it; and the one receive run.
+
+signal-cli prints into a spool file of the inbox (``spool/<account>.<ns>.<pid>.jsonl`` beside the
+database) rather than a pipe, so every line it has printed survives even if this process dies. The
+rule: a spool file is held under an exclusive ``flock`` by whoever has it open (the signal-cli run
+writing it and the run reading it, see :meth:`signal_rest.signal_cli.SignalCli.receive`), and is
+deleted only when all its lines are stored. A file nobody holds was left behind by a process that
+died; the next receive for that account (or the receiver) takes it in.
+
+:func:`receive` is the receive run both the receiver and ``GET /v1/receive`` use: a new spool file,
+``signal-cli receive`` into it, each line stored as soon as it is written, the file finished.
+"""
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import sqlite3
+import time
+from dataclasses import dataclass, field
+
+from ..signal_cli import SignalCliError
+
+log = logging.getLogger(__name__)
+
+
+def directory(inbox):
+    """Where the spool files of ``inbox`` are."""
+    return inbox.path.parent / "spool"
+
+
+def new_path(inbox, account):
+    """A path for a new spool file of ``account`` (signal-cli creates it)."""
+    spool_dir = directory(inbox)
+    spool_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return spool_dir / f"{account}.{time.time_ns()}.{os.getpid()}.jsonl"
+
+
+def finish(path):
+    """Delete a spool file whose lines are all stored."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def take_in(inbox, account=None):
+    """Store the lines of spool files left behind (by a process that died); returns how many were new.
+
+    A file still open in a running signal-cli (or receive) is locked and left alone.
+    """
+    spool_dir = directory(inbox)
+    if not spool_dir.is_dir():
+        return 0
+    new = 0
+    for path in sorted(spool_dir.glob(f"{account or '*'}.*.jsonl")):
+        owner = path.name.split(".", 1)[0]
+        try:
+            handle = open(path, "rb")  # noqa: SIM115 (held for the flock below)
+        except FileNotFoundError:
+            continue
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue
+            data = handle.read()
+            lines = data.split(b"\n")
+            if lines and lines[-1].strip():
+                log.warning("dropping a truncated last line of %s: %r", path.name, lines[-1][:200])
+            for raw in lines[:-1]:
+                line = raw.decode("utf-8", "replace").strip()
+                if line:
+                    try:
+                        envelope = json.loads(line)
+                    except ValueError:
+                        log.warning("ignoring a line of %s that is not JSON: %r", path.name, line[:200])
+                        continue
+                    new += inbox.store(owner, line, envelope)
+            finish(path)
+    if new:
+        log.warning("took in %d received messages from spool files left behind", new)
+    return new
+
+
+@dataclass
+class Received:
+    """What one receive run brought into the inbox."""
+
+    #: how many envelopes were stored for the first time
+    new: int = 0
+    #: lines the inbox could not store (they also stay in their spool file, taken in later)
+    unsaved: list = field(default_factory=list)
+
+
+def receive(cli, inbox, account, *, on_stored=None, **options):
+    """Run ``signal-cli receive`` for ``account`` (``options``: see ``SignalCli.receive``) into ``inbox``.
+
+    Each line is stored as soon as signal-cli has written it; ``on_stored()`` is called after each
+    envelope stored for the first time. Returns :class:`Received`. A :class:`SignalCliError` is
+    raised when signal-cli failed before handing over any line.
+    """
+    path = new_path(inbox, account)
+    received = Received()
+
+    def keep(line, envelope):
+        try:
+            new = inbox.store(account, line, envelope)
+        except sqlite3.Error:
+            log.exception("could not store a received message in the inbox; it stays in %s", path.name)
+            received.unsaved.append(line)
+            return
+        if new:
+            received.new += 1
+            if on_stored is not None:
+                on_stored()
+
+    try:
+        cli.receive(account, path, on_envelope=keep, **options)
+    except SignalCliError:
+        # the wrapper raises only when no line came: the file holds nothing to keep
+        finish(path)
+        raise
+    # only now is every line of the spool file stored, unless the inbox refused some
+    if not received.unsaved:
+        finish(path)
+    return received
