@@ -663,7 +663,7 @@ def test_send_results_and_exit_codes(cli, users, code, message, types):
 
 
 def test_send_result_key_order_is_random_like_java_map_of():
-    orders = {tuple(fake._shuffled_object([("timestamp", 1), ("results", [])])) for _ in range(200)}
+    orders = {tuple(fake.handlers.sending.shuffled_object([("timestamp", 1), ("results", [])])) for _ in range(200)}
     assert orders == {("timestamp", "results"), ("results", "timestamp")}
 
 
