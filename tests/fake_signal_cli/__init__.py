@@ -1,0 +1,67 @@
+"""A faithful fake of ``signal-cli`` 0.13.19 that runs as a real executable.
+
+The test suite writes a small shim named ``signal-cli`` (see :func:`write_executable`) that
+imports this package and calls :func:`main`; ``python -m fake_signal_cli ARGS`` works too.
+Every behaviour copies the real program as described in ``SIGNAL_CLI.md`` and read from the
+sources of signal-cli 0.13.19 and argparse4j 0.9.0:
+
+* argv is parsed by a port of argparse4j's algorithm (abbreviated long options, attached values,
+  list options that swallow following words, ``--``, "last one wins", exact error texts, usage
+  lines), including the logging pre-parser quirks (``-h`` anywhere prints help and exits 0, a
+  stray ``--log-file=PATH`` creates the file, ``-v`` anywhere raises verbosity);
+* the order of checks (output type, config dir, account, lock, "not registered", arguments);
+* JSON shapes, "no output" commands, exit codes 0-5 and 143, log lines on stderr.
+
+The fake reports the release it is told (``write_executable(..., version=...)``, 0.13.19 by
+default) and parses the command line of that release (see :mod:`.options`).
+
+All state lives in the ``--config`` directory:
+
+``fake-state.json``
+    accounts, known users, faults, delay, link settings (see :class:`FakeState`); read under a
+    shared ``flock`` on ``fake-state.lock``, changed under an exclusive one, written atomically.
+``fake-locks/<account>.lock``
+    the per-account lock each process holds for its whole life, like the real account file lock.
+``fake-log.jsonl``
+    one ``{"event": "start", ...}`` line when a process starts and one record when it ends.
+``fake-link-scanned``
+    the trigger that makes a waiting ``link`` succeed (its content is the number).
+``attachments/<id>``
+    attachments "downloaded" by ``receive``.
+
+Tests arrange state and inspect what happened through :class:`FakeState`.
+
+Modules: ``argparse4j`` (the parser), ``options`` (the command line of each release), ``values``
+(numbers, group ids, data URIs), ``records`` and ``state`` (the state file), ``run`` (one
+invocation), ``handlers`` (one function per subcommand, by topic), ``envelopes`` (receive lines).
+"""
+
+from .envelopes import envelope_line, message_line
+from .options import COMMANDS, VERSION, commands_for, option_dests, usage_text
+from .records import uuid_for
+from .run import main, write_executable
+from .state import ATTACHMENTS_DIR, LINK_TRIGGER, LOCK_DIR, LOG_FILE, STATE_FILE, STATE_LOCK, FakeState
+from .values import format_number, java_b64decode, parse_data_uri
+
+__all__ = [
+    "ATTACHMENTS_DIR",
+    "COMMANDS",
+    "LINK_TRIGGER",
+    "LOCK_DIR",
+    "LOG_FILE",
+    "STATE_FILE",
+    "STATE_LOCK",
+    "VERSION",
+    "FakeState",
+    "commands_for",
+    "envelope_line",
+    "format_number",
+    "java_b64decode",
+    "main",
+    "message_line",
+    "option_dests",
+    "parse_data_uri",
+    "usage_text",
+    "uuid_for",
+    "write_executable",
+]

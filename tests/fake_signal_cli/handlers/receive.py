@@ -1,0 +1,120 @@
+"""receive (the inbox, printed line by line), and daemon and jsonRpc, which the fake refuses."""
+
+import base64
+import os
+import signal
+import time
+
+from ..errors import CommandError
+from ..state import ATTACHMENTS_DIR, STATE_FILE, STATE_LOCK, FileLock, dumps, load_state, state_temp_file
+from .common import POLL_SECONDS, handler
+
+
+def _receive_line(item, account):
+    """A queued inbox item as printed: wrapped in {"envelope", "account"}, without "_data"."""
+    line = dict(item)
+    line.pop("_data", None)
+    if "envelope" not in line:
+        line = {"envelope": line}
+    line.setdefault("account", account)
+    return line
+
+
+def _attachment_ids(envelope):
+    found = []
+    for content in (
+        envelope.get("dataMessage"),
+        (envelope.get("editMessage") or {}).get("dataMessage"),
+        ((envelope.get("syncMessage") or {}).get("sentMessage")),
+    ):
+        for attachment in (content or {}).get("attachments") or []:
+            if attachment.get("id"):
+                found.append(attachment["id"])
+    return found
+
+
+def _deliver_next(run, ignore_attachments):
+    """Print one envelope from the inbox and drop it from the state in the same breath.
+
+    The new state is written to a temp file first; the line is then written to stdout and the
+    temp file renamed into place, so a kill can neither lose a printed envelope nor (outside a
+    window of two system calls) print one twice.
+    """
+    config_dir = run.config_dir
+    with FileLock(os.path.join(config_dir, STATE_LOCK)):
+        state = load_state(config_dir)
+        inbox = state.get("accounts", {}).get(run.account, {}).get("inbox") or []
+        if not inbox:
+            return False
+        item = inbox.pop(0)
+        line = _receive_line(item, run.account)
+        if not ignore_attachments:
+            folder = os.path.join(config_dir, ATTACHMENTS_DIR)
+            os.makedirs(folder, exist_ok=True)
+            data = item.get("_data") or {}
+            for attachment_id in _attachment_ids(line["envelope"]):
+                payload = (
+                    base64.b64decode(data[attachment_id])
+                    if attachment_id in data
+                    else (b"fake attachment " + attachment_id.encode())
+                )
+                with open(os.path.join(folder, attachment_id), "wb") as f:
+                    f.write(payload)
+        tmp = state_temp_file(config_dir, state)
+        try:
+            run.out_strict(dumps(line) + "\n" if run.json else _plain_envelope(line))
+        except BrokenPipeError:
+            os.remove(tmp)
+            return None
+        os.replace(tmp, os.path.join(config_dir, STATE_FILE))
+        return True
+
+
+def _plain_envelope(line):
+    envelope = line["envelope"]
+    text = (
+        f"Envelope from: {envelope.get('sourceNumber') or envelope.get('sourceUuid')} "
+        f"(device: {envelope.get('sourceDevice')}) to {line['account']}\nTimestamp: {envelope.get('timestamp')}\n"
+    )
+    body = (envelope.get("dataMessage") or {}).get("message")
+    return text + (f"Body: {body}\n" if body is not None else "") + "\n"
+
+
+@handler("receive")
+def cmd_receive(run, ns):
+    """Print queued envelopes one per line; stop on --max-messages, the idle timeout or SIGTERM/SIGINT."""
+    stop = []
+
+    def request_stop(signum, frame):
+        stop.append(signum)
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    timeout = ns.get("timeout")
+    max_messages = ns.get("max-messages")
+    received = 0
+    idle_since = time.monotonic()
+    while not stop and (max_messages < 0 or received < max_messages):
+        delivered = _deliver_next(run, ns.get("ignore-attachments"))
+        if delivered is None:
+            break
+        if delivered:
+            received += 1
+            idle_since = time.monotonic()
+            continue
+        if timeout >= 0 and time.monotonic() - idle_since >= timeout:
+            break
+        time.sleep(POLL_SECONDS)
+    return 0
+
+
+@handler("daemon")
+def cmd_daemon(run, ns):
+    """Not modelled: fail clearly rather than pretend."""
+    raise CommandError(2, "fake signal-cli: daemon mode is not implemented by this fake")
+
+
+@handler("jsonRpc")
+def cmd_json_rpc(run, ns):
+    """Not modelled: fail clearly rather than pretend."""
+    raise CommandError(2, "fake signal-cli: jsonRpc mode is not implemented by this fake")
