@@ -19,23 +19,28 @@ def test_secrets_are_recorded_for_redaction():
     assert commands.register_command(captcha="tok").secrets == ("tok",)
 
 
-def _fake_dests():
-    """The fake's option table as ``{command: {dest: arg}}``, dests named as JSON-RPC names them."""
-
-    def camel(text):
-        head, *rest = text.replace("_", "-").split("-")
-        return head + "".join(part[:1].upper() + part[1:] for part in rest)
-
-    table = {}
-    for name, command in fake_signal_cli.COMMANDS.items():
-        args = []
-        for entry in command.args:
-            args += getattr(entry, "args", [entry])
-        table[name] = {camel(arg.key): arg for arg in args}
-    return table
+#: the fake's option table (ported from signal-cli's parser): command -> dest -> form
+FAKE_DESTS = fake_signal_cli.option_dests()
+#: the grammar's forms, and the forms of the fake's table they may write (``--name=value`` gives a
+#: list option one value)
+FAKE_FORMS = {
+    "flag": {"flag"},
+    "list": {"list"},
+    "positional": {"positional"},
+    "text": {"text", "list"},
+    "bool": {"text"},
+    "word": {"text"},
+}
 
 
-FAKE_DESTS = _fake_dests()
+def _flags(method):
+    """Every option name of ``method`` in the fake's parser, with the dest it fills."""
+    flags = {}
+    for item in fake_signal_cli.commands_for(fake_signal_cli.VERSION)[method].args:
+        for arg in getattr(item, "args", [item]):
+            for flag in arg.flags:
+                flags[flag] = arg
+    return flags
 
 
 def _commands_of_every_case():
@@ -78,23 +83,22 @@ def test_every_command_is_a_jsonrpc_request_of_signal_clis_dests(command):
 
 @pytest.mark.parametrize("method", sorted(set(grammar.commands_for(grammar.BASELINE)) - {"version"}))
 def test_the_grammar_agrees_with_signal_clis_option_table(method):
-    fake = FAKE_DESTS[method]
+    dests, flags = FAKE_DESTS[method], _flags(method)
     for option in grammar.COMMANDS[method].options:
-        arg = fake[option.dest]
-        if option.form == "positional":
-            assert arg.name is not None, option
-            continue
+        assert option.dest in dests, option
         if option.form == "stdin":
             # the text is the dest's value; on argv a flag of its own says it comes on stdin
-            assert any(option.name in other.flags and other.action == "store_true" for other in fake.values())
+            assert dests[option.dest] == "text" and flags[option.name].action == "store_true", option
             continue
-        assert option.name in arg.flags, option
-        if option.form == "flag":
-            assert arg.action == "store_true", option
-        elif option.form == "list":
-            assert arg.nargs in ("*", "+"), option
-        else:
-            assert arg.action == "store", option
+        assert dests[option.dest] in FAKE_FORMS[option.form], option
+        if option.name is not None:
+            # the option written on argv fills that very dest
+            assert _dest_of(flags[option.name]) == option.dest, option
+
+
+def _dest_of(arg):
+    head, *rest = arg.key.replace("_", "-").split("-")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 def test_the_params_are_keyed_by_dests():
