@@ -7,8 +7,8 @@ import struct
 import time
 
 import pytest
-from conftest import children
 from helpers import ACCOUNT, assert_error, last_run, words
+from processes import child_pids
 
 NEW = "+4915122222222"
 CAPTCHA = "signalcaptcha://signal-hcaptcha.5fad97ac.registration.P1_eyJ0eXAi-_x"
@@ -265,10 +265,10 @@ def wait_for_the_link_to_end(fake, timeout=15):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         runs = [run for run in fake.log() if run["command"] == "link"]
-        if runs and not children():
+        if runs and not child_pids():
             return runs[-1]
         time.sleep(0.05)
-    pytest.fail(f"signal-cli link still running (children: {children()})")
+    pytest.fail(f"signal-cli link still running (children: {child_pids()})")
 
 
 def png_size(data):
@@ -287,7 +287,7 @@ def test_qrcodelink_is_a_png_and_the_link_ends_when_scanned(client, fake):
     starts = [event for event in fake.log(events=True) if "link" in event["argv"]]
     assert len(starts) == 1
     assert starts[0]["argv"][starts[0]["argv"].index("link") :] == ["link", "--name=my-server"]
-    assert children(), "signal-cli link is not waiting in the background"
+    assert child_pids(), "signal-cli link is not waiting in the background"
 
     fake.scan_link(LINKED)
     run = wait_for_the_link_to_end(fake)
@@ -367,13 +367,13 @@ def test_qrcode_version_too_small_for_the_link_grows(make_app, fake):
 def test_qrcodelink_bad_query(validation_client, path, query, field):
     # the validation client has no signal-cli: a value that got through would be a 503
     assert_error(validation_client.get(f"{path}?{query}"), 400, field=field)
-    assert children() == []
+    assert child_pids() == []
 
 
 def test_link_that_prints_no_uri_is_502(client, fake):
     fake.add_fault(command="link", exit=0, stdout="not a link\n")
     assert_error(client.get("/v1/qrcodelink/raw"), 502)
-    assert children() == []
+    assert child_pids() == []
 
 
 # --- linked devices --------------------------------------------------------------------------------------------
