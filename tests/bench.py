@@ -52,7 +52,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from fake_signal_cli import FakeState, message_line, write_executable
-from gunicorn_server import LOOPBACK, REPO, Gunicorn, process_children
+from gunicorn_server import LOOPBACK, REPO, Gunicorn
+from processes import child_pids
 
 from signal_rest import provision
 
@@ -531,7 +532,7 @@ def bench_memory(table, sizes, workdir):
     del blob
     small = send_body(attachments=["data:text/plain;filename=a.txt;base64," + base64.b64encode(b"x" * 1024).decode()])
     with serve(workdir / "gunicorn", fake, workdir / "config", workers=1, threads=2) as server:
-        (worker,) = process_children(server.process.pid)
+        (worker,) = child_pids(server.process.pid)
         client = Client(server.port)
         try:
             client.send(small)

@@ -9,6 +9,7 @@ pytest.register_assert_rewrite("helpers")
 
 from fake_signal_cli import FakeState, write_executable  # noqa: E402
 from helpers import ACCOUNT  # noqa: E402
+from processes import child_pids  # noqa: E402
 
 from signal_rest import create_app  # noqa: E402
 
@@ -89,15 +90,13 @@ def real_signal_cli_bin():
     return path
 
 
-#: pids of long-lived helpers (servers started by module fixtures) that are not leftovers
-LONG_LIVED_CHILDREN = set()
-
-
 @pytest.fixture(autouse=True)
 def private_data_home(tmp_path, monkeypatch):
     """signal-cli (and the fake) write to $XDG_DATA_HOME when given no --config (`--version`):
-    keep that in the test's own folder, never in the home directory."""
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    keep that in the test's own folder, never in the home directory. Returns that folder."""
+    path = tmp_path / "xdg"
+    monkeypatch.setenv("XDG_DATA_HOME", str(path))
+    return path
 
 
 @pytest.fixture(autouse=True)
@@ -108,22 +107,5 @@ def no_leftovers(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(temp))
     yield temp
     assert list(temp.iterdir()) == [], "temporary files left behind"
-    leftovers = set(children()) - LONG_LIVED_CHILDREN
+    leftovers = child_pids()
     assert not leftovers, f"child processes left behind: {leftovers}"
-
-
-def children():
-    """Child processes (zombies included) of this test process, as pid strings."""
-    children = []
-    pid = os.getpid()
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except FileNotFoundError:
-        return children
-    for task in tasks:
-        try:
-            with open(f"/proc/{pid}/task/{task}/children") as handle:
-                children += handle.read().split()
-        except FileNotFoundError:
-            continue
-    return children

@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from processes import child_pids
+
 REPO = Path(__file__).resolve().parent.parent
 LOOPBACK = "127.0.0.1"
 
@@ -23,27 +25,6 @@ def free_port():
     with socket.socket() as probe:
         probe.bind((LOOPBACK, 0))
         return probe.getsockname()[1]
-
-
-def process_children(pid):
-    """The child pids of process ``pid`` (as ints)."""
-    children = []
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except FileNotFoundError:
-        return children
-    for task in tasks:
-        try:
-            with open(f"/proc/{pid}/task/{task}/children") as handle:
-                children += [int(child) for child in handle.read().split()]
-        except FileNotFoundError:
-            continue
-    return children
-
-
-def is_running(pid):
-    """Whether process ``pid`` exists (a zombie counts)."""
-    return Path(f"/proc/{pid}").exists()
 
 
 class Gunicorn:
@@ -125,7 +106,7 @@ class Gunicorn:
 
     def worker_pids(self):
         """The pids of the master's workers."""
-        return set(process_children(self.process.pid))
+        return set(child_pids(self.process.pid))
 
     def metrics_dir(self):
         """The PROMETHEUS_MULTIPROC_DIR the configuration made (in our TMPDIR), or None."""

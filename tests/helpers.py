@@ -1,5 +1,5 @@
 """Helpers shared by the API tests: the numbers they use, group ids in both forms, the one error
-body, and what reached signal-cli (read from the fake's log)."""
+body, what reached signal-cli (read from the fake's log), and a newer signal-cli to pretend."""
 
 import base64
 from http import HTTPStatus
@@ -65,6 +65,16 @@ def add_group_with_id(fake, raw_id, account=ACCOUNT, **kwargs):
 
     fake.update(rename)
     return raw_id
+
+
+def newer_signal_cli(app, monkeypatch, version="0.14.1"):
+    """Make the app believe signal-cli ``version`` is installed.
+
+    The fake stays 0.13.19, so it answers the newer subcommands with argparse4j's "invalid choice"
+    parse error (exit 1, which the error table maps to 400). What matters is the argv the service
+    built, which the fake records before it fails.
+    """
+    monkeypatch.setattr(app.extensions["signal_rest.signal_cli"], "_version", version)
 
 
 #: the tags of API.md §1, in their order

@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+from processes import alive, child_pids, descendant_pids
+
 ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK = "127.0.0.1"
 #: gunicorn 23+ opens a control socket at one fixed path per user; parallel test servers would share it
@@ -28,39 +30,6 @@ def free_port():
     with socket.socket() as probe:
         probe.bind((LOOPBACK, 0))
         return probe.getsockname()[1]
-
-
-def child_pids(pid):
-    """The child processes of ``pid`` (zombies included), from /proc."""
-    found = []
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except FileNotFoundError:
-        return found
-    for task in tasks:
-        try:
-            with open(f"/proc/{pid}/task/{task}/children") as handle:
-                found += [int(child) for child in handle.read().split()]
-        except FileNotFoundError:
-            continue
-    return found
-
-
-def descendant_pids(pid):
-    """Every process below ``pid``."""
-    found = []
-    for child in child_pids(pid):
-        found += [child, *descendant_pids(child)]
-    return found
-
-
-def alive(pid):
-    """Whether ``pid`` is a process that has not exited (a zombie counts as exited)."""
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, ProcessLookupError):
-        return False
 
 
 class GunicornService:

@@ -27,12 +27,6 @@ def basic(token, user="anyone"):
     return {"Authorization": "Basic " + b64(f"{user}:{token}".encode())}
 
 
-@pytest.fixture(autouse=True)
-def version_runs_dir(tmp_path, monkeypatch):
-    """`signal-cli --version` (/v1/about, deep health) logs in the fake's default dir: keep it here."""
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
-
-
 @pytest.fixture
 def token_app(make_app, fake):
     """An app with a full token, a second one, a token limited to ACCOUNT and a read-only one."""

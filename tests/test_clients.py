@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, quote
 
 import pytest
 import requests
-from conftest import app_settings, children
+from conftest import app_settings
 from fake_signal_cli import (
     ATTACHMENTS_DIR,
     LINK_TRIGGER,
@@ -37,6 +37,7 @@ from fake_signal_cli import (
 )
 from helpers import ACCOUNT, OTHER, THIRD, add_group_with_id, api_group_id, b64, words
 from live_server import LiveServer, Recorder
+from processes import child_pids
 
 from signal_rest import create_app
 
@@ -814,7 +815,7 @@ def test_link_with_qr_and_list_accounts(api25, fake, server):
     # the phone scans the code: the waiting `signal-cli link` finishes and is reaped
     fake.scan_link(NEW_DEVICE_ACCOUNT)
     wait_for(lambda: [run["command"] for run in fake.log()] == ["link"], "signal-cli link to finish")
-    wait_for(lambda: not children(), "signal-cli link to be reaped")
+    wait_for(lambda: not child_pids(), "signal-cli link to be reaped")
     (run,) = fake.log()
     assert run["exit"] == 0 and run["argv"][-2:] == ["link", "--name=Kitchen tablet"]
     assert api25.list_accounts() == [NEW_DEVICE_ACCOUNT, ACCOUNT]

@@ -16,10 +16,10 @@ import time
 import types
 
 import pytest
-from conftest import children
 from fake_signal_cli import FakeState, message_line, write_executable
 from helpers import ACCOUNT, OTHER, assert_error, b64
-from service_process import GunicornService, alive
+from processes import alive, child_pids
+from service_process import GunicornService
 
 from signal_rest import attachments
 
@@ -49,7 +49,7 @@ def started_pids(fake):
 def assert_clean(temp, fake):
     """No temporary file, no child process, no signal-cli still alive."""
     assert list(temp.iterdir()) == [], "temporary files left behind"
-    assert children() == [], "child processes left behind"
+    assert child_pids() == [], "child processes left behind"
     assert not [pid for pid in started_pids(fake) if alive(pid)], "a signal-cli is still running"
 
 
@@ -175,7 +175,7 @@ def test_unusable_config_dir_is_503_until_it_is_usable(make_app, fake_bin, tmp_p
     body = assert_error(client.post("/v2/send", json=SEND), 503)
     assert "SIGNAL_CLI_CONFIG_DIR" in body["message"] or "SIGNAL_REST_DATA_DIR" in body["message"], body
     assert_error(client.get(GROUPS), 503)
-    assert list(no_leftovers.iterdir()) == [] and children() == []
+    assert list(no_leftovers.iterdir()) == [] and child_pids() == []
     blocker.unlink()
     fake = FakeState(config_dir)
     fake.add_account(ACCOUNT)

@@ -22,11 +22,10 @@ def test_about(client, fake):
     }
 
 
-def test_about_starts_signal_cli_once_for_all_workers(make_app, tmp_path, monkeypatch):
+def test_about_starts_signal_cli_once_for_all_workers(make_app, private_data_home):
     # `signal-cli --version` reads no --config: the fake logs it in its default config dir
-    default_dir = tmp_path / "xdg" / "signal-cli"
+    default_dir = private_data_home / "signal-cli"
     default_dir.mkdir(parents=True)
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     version_runs = FakeState(default_dir)
     app = make_app()
 

@@ -1,4 +1,5 @@
-"""Groups: list, show, create, change (PUT/PATCH), delete, join and quit, with ids in every form."""
+"""Groups: list, show, create, change (PUT/PATCH), delete, join and quit, with ids in every form;
+block, members, admins, avatar and pinned messages."""
 
 import base64
 import os
@@ -6,7 +7,19 @@ from urllib.parse import quote
 
 import pytest
 from fake_signal_cli import uuid_for
-from helpers import ACCOUNT, OTHER, THIRD, UUID, add_group_with_id, api_group_id, assert_error, b64, last_run, words
+from helpers import (
+    ACCOUNT,
+    OTHER,
+    THIRD,
+    UUID,
+    add_group_with_id,
+    api_group_id,
+    assert_error,
+    b64,
+    last_run,
+    newer_signal_cli,
+    words,
+)
 
 FOURTH = "+4915100000003"
 #: raw ids with '/' and '+' in them: inside, and at the very start
@@ -15,6 +28,13 @@ LEADING_SLASH_GROUP = b64(b"\xff" * 32)
 UNKNOWN_GROUP = b64(bytes(32))
 INVITE_LINK = "https://signal.group/#" + base64.urlsafe_b64encode(bytes(range(200, 248))).decode().rstrip("=")
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(32))
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(24)
+GIF = b"GIF89a" + bytes(24)
+TIMESTAMP = 1732630000123
+#: SLASHED_GROUP in the standard API's form
+API_GROUP = api_group_id(SLASHED_GROUP)
+#: every form of SLASHED_GROUP a path may carry
+PATH_FORMS = [SLASHED_GROUP, quote(API_GROUP, safe="")]
 
 
 @pytest.fixture
@@ -40,7 +60,7 @@ def group(fake):
 def expected_entry(**changes):
     """The entry of the ``group`` fixture, as both APIs describe it."""
     entry = {
-        "id": api_group_id(SLASHED_GROUP),
+        "id": API_GROUP,
         "internal_id": SLASHED_GROUP,
         "name": "Team",
         "description": "",
@@ -121,9 +141,9 @@ def test_no_groups(client):
 @pytest.mark.parametrize(
     "path_id",
     [
-        api_group_id(SLASHED_GROUP),
-        quote(api_group_id(SLASHED_GROUP), safe=""),
-        api_group_id(SLASHED_GROUP)[len("group.") :],
+        API_GROUP,
+        quote(API_GROUP, safe=""),
+        API_GROUP[len("group.") :],
         SLASHED_GROUP,
         quote(SLASHED_GROUP, safe=""),
     ],
@@ -138,7 +158,7 @@ def test_show_group(client, fake, group, path_id):
 
 
 def test_show_group_expanded(client, group):
-    entry = client.get(f"/v1/groups/{ACCOUNT}/{api_group_id(SLASHED_GROUP)}?expand=true").get_json()
+    entry = client.get(f"/v1/groups/{ACCOUNT}/{API_GROUP}?expand=true").get_json()
     assert entry["pending_requests"] == [{"number": FOURTH, "uuid": uuid_for(FOURTH)}]
 
 
@@ -249,7 +269,7 @@ GROUP_FIELD_PROBLEMS = [
     ({"members": ["-m"]}, "members[0]"),
     ({"members": [OTHER, "+49abc"]}, "members[1]"),
     ({"members": ["u:alice.42"]}, "members[0]"),
-    ({"members": [api_group_id(SLASHED_GROUP)]}, "members[0]"),
+    ({"members": [API_GROUP]}, "members[0]"),
     ({"admins": ["--admin"]}, "admins[0]"),
     ({"description": 5}, "description"),
     ({"permissions": "only-admins"}, "permissions"),
@@ -285,7 +305,7 @@ def test_create_group_with_an_unregistered_member(client, fake):
 
 def test_put_changes_the_group(client, fake, group, no_leftovers):
     response = client.put(
-        f"/v1/groups/{ACCOUNT}/{api_group_id(SLASHED_GROUP)}",
+        f"/v1/groups/{ACCOUNT}/{API_GROUP}",
         json={
             "name": "-New",
             "description": "--about",
@@ -334,9 +354,7 @@ def test_put_leaves_an_unchanged_link_alone(client, fake, group):
 
 
 def test_patch_answers_with_the_changed_group(client, fake, group):
-    response = client.patch(
-        f"/v1/groups/{ACCOUNT}/{api_group_id(SLASHED_GROUP)}", json={"name": "Renamed", "description": "About"}
-    )
+    response = client.patch(f"/v1/groups/{ACCOUNT}/{API_GROUP}", json={"name": "Renamed", "description": "About"})
     assert response.status_code == 200
     assert_entry(response.get_json(), expected_entry(name="Renamed", description="About"))
     update, listing = fake.log()
@@ -408,7 +426,7 @@ def test_join_through_an_invite_link(client, fake, path_link):
 
 
 def test_join_by_group_id(client, fake, group):
-    response = client.post(f"/v1/groups/{ACCOUNT}/{api_group_id(SLASHED_GROUP)}/join")
+    response = client.post(f"/v1/groups/{ACCOUNT}/{API_GROUP}/join")
     assert response.status_code == 204
     assert words(last_run(fake)) == ["updateGroup", "-g", SLASHED_GROUP]
 
@@ -443,7 +461,7 @@ def test_bad_group_id(validation_client, method, suffix, bad_id):
 def test_bad_number(validation_client, number):
     assert_error(validation_client.get(f"/v1/groups/{number}"), 400, number)
     assert_error(validation_client.post(f"/v1/groups/{number}", json={"name": "N"}), 400, number)
-    assert_error(validation_client.get(f"/v1/groups/{number}/{api_group_id(SLASHED_GROUP)}"), 400, number)
+    assert_error(validation_client.get(f"/v1/groups/{number}/{API_GROUP}"), 400, number)
 
 
 @pytest.mark.parametrize("expand", ["maybe", "2"])
@@ -460,3 +478,296 @@ def test_signal_cli_failure_while_creating(client, fake):
     body = {"name": "T", "base64_avatar": b64(PNG)}
     assert_error(client.post(f"/v1/groups/{ACCOUNT}", json=body), 502)
     assert not os.path.exists(last_run(fake)["options"]["avatar"])
+
+
+@pytest.fixture
+def small_group(fake):
+    """A group of ACCOUNT (admin) and OTHER, with the id SLASHED_GROUP."""
+    return add_group_with_id(fake, SLASHED_GROUP, members=[OTHER])
+
+
+def numbers(people):
+    """The phone numbers of a fake group's ``members`` or ``admins``."""
+    return [person["number"] for person in people]
+
+
+def set_group_avatar(fake, data, group_id=SLASHED_GROUP):
+    """Store ``data`` as the avatar of the fake's group ``group_id``."""
+    fake.update(lambda state: state["accounts"][ACCOUNT]["group_avatars"].__setitem__(group_id, b64(data)))
+
+
+# --- block --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("form", PATH_FORMS)
+def test_block(client, fake, small_group, form):
+    response = client.post(f"/v1/groups/{ACCOUNT}/{form}/block")
+    assert response.status_code == 204
+    assert response.data == b""
+    run = last_run(fake)
+    assert run["account"] == ACCOUNT
+    assert words(run) == ["block", "-g", SLASHED_GROUP, "--"]
+    assert fake_group(fake, SLASHED_GROUP)["isBlocked"] is True
+    assert fake.account(ACCOUNT)["blocked"]["groups"] == [SLASHED_GROUP]
+
+
+@pytest.mark.parametrize("path_id", ["-g", "group.abc", OTHER, "u:alice.42"])
+def test_block_bad_group_id(validation_client, path_id):
+    assert_error(validation_client.post(f"/v1/groups/{ACCOUNT}/{path_id}/block"), 400)
+
+
+# --- members and admins -----------------------------------------------------------------------------------
+
+CHANGES = [
+    ("post", "members", "--member"),
+    ("delete", "members", "--remove-member"),
+    ("post", "admins", "--admin"),
+    ("delete", "admins", "--remove-admin"),
+]
+
+
+def change(client, method, key, people, group_id=API_GROUP, number=ACCOUNT):
+    return getattr(client, method)(f"/v1/groups/{number}/{group_id}/{key}", json={key: people})
+
+
+@pytest.mark.parametrize(("method", "key", "option"), CHANGES)
+def test_change_argv(client, fake, small_group, method, key, option):
+    response = change(client, method, key, [THIRD, UUID.upper(), OTHER[1:]])
+    assert response.status_code == 204
+    assert response.data == b""
+    run = last_run(fake)
+    assert run["account"] == ACCOUNT
+    assert words(run) == ["updateGroup", "-g", SLASHED_GROUP, option, THIRD, UUID, OTHER]
+
+
+@pytest.mark.parametrize("form", PATH_FORMS)
+def test_add_and_remove_members(client, fake, small_group, form):
+    assert change(client, "post", "members", [THIRD], group_id=form).status_code == 204
+    assert numbers(fake_group(fake, SLASHED_GROUP)["members"]) == [ACCOUNT, OTHER, THIRD]
+    assert change(client, "delete", "members", [OTHER], group_id=form).status_code == 204
+    assert numbers(fake_group(fake, SLASHED_GROUP)["members"]) == [ACCOUNT, THIRD]
+
+
+def test_add_and_remove_admins(client, fake, small_group):
+    assert change(client, "post", "admins", [OTHER]).status_code == 204
+    assert numbers(fake_group(fake, SLASHED_GROUP)["admins"]) == [ACCOUNT, OTHER]
+    assert words(last_run(fake)) == ["updateGroup", "-g", SLASHED_GROUP, "--admin", OTHER]
+    assert change(client, "delete", "admins", [OTHER]).status_code == 204
+    assert numbers(fake_group(fake, SLASHED_GROUP)["admins"]) == [ACCOUNT]
+
+
+def test_members_by_uuid(client, fake, small_group):
+    fake.add_user(THIRD)
+    assert change(client, "post", "members", [uuid_for(THIRD)]).status_code == 204
+    assert fake_group(fake, SLASHED_GROUP)["members"][-1] == {"number": THIRD, "uuid": uuid_for(THIRD)}
+
+
+@pytest.mark.parametrize(("method", "key", "option"), CHANGES)
+def test_change_in_an_unknown_group_is_404(client, fake, method, key, option):
+    assert_error(change(client, method, key, [OTHER], group_id=api_group_id(UNKNOWN_GROUP)), 404)
+    assert words(last_run(fake)) == ["updateGroup", "-g", UNKNOWN_GROUP, option, OTHER]
+
+
+@pytest.mark.parametrize(("method", "key", "option"), CHANGES)
+def test_change_in_a_group_the_account_left(client, fake, method, key, option):
+    add_group_with_id(fake, SLASHED_GROUP, members=[OTHER], isMember=False)
+    assert_error(change(client, method, key, [THIRD]), 400, "not a member")
+
+
+def test_adding_an_unregistered_user(client, fake, small_group):
+    fake.add_user(THIRD, registered=False)
+    assert_error(change(client, "post", "members", [THIRD]), 400, THIRD)
+    assert numbers(fake_group(fake, SLASHED_GROUP)["members"]) == [ACCOUNT, OTHER]
+
+
+@pytest.mark.parametrize(("method", "key", "option"), CHANGES)
+@pytest.mark.parametrize(
+    "people",
+    [
+        None,
+        [],
+        OTHER,
+        ["-m"],
+        ["--remove-member"],
+        [OTHER, "+49abc"],
+        ["u:alice.42"],
+        [API_GROUP],
+        [5],
+        [[OTHER]],
+        [OTHER] * 1001,
+    ],
+)
+def test_change_bad_people(validation_client, method, key, option, people):
+    assert_error(change(validation_client, method, key, people), 400, field=key)
+
+
+@pytest.mark.parametrize(("method", "key", "option"), CHANGES)
+def test_change_uses_its_own_key(validation_client, method, key, option):
+    # "members" for the admins route (and the other way round) is no list of admins
+    other_key = "admins" if key == "members" else "members"
+    response = getattr(validation_client, method)(
+        f"/v1/groups/{ACCOUNT}/{SLASHED_GROUP}/{key}", json={other_key: [OTHER]}
+    )
+    assert_error(response, 400, field=key)
+
+
+@pytest.mark.parametrize(("method", "key", "option"), CHANGES)
+@pytest.mark.parametrize(("number", "group_id"), [("-a", API_GROUP), (ACCOUNT, "-g"), (ACCOUNT, "group.x")])
+def test_change_bad_path(validation_client, method, key, option, number, group_id):
+    assert_error(change(validation_client, method, key, [OTHER], group_id=group_id, number=number), 400)
+
+
+# --- avatar -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type"),
+    [(JPEG, "image/jpeg"), (GIF, "image/gif"), (b"no known magic", "application/octet-stream")],
+)
+def test_avatar(client, fake, small_group, data, content_type):
+    set_group_avatar(fake, data)
+    response = client.get(f"/v1/groups/{ACCOUNT}/{API_GROUP}/avatar")
+    assert response.status_code == 200
+    assert response.content_type == content_type
+    assert response.data == data
+    run = last_run(fake)
+    assert run["account"] == ACCOUNT
+    assert words(run) == ["getAvatar", f"--group-id={SLASHED_GROUP}"]
+
+
+@pytest.mark.parametrize("form", PATH_FORMS)
+def test_avatar_path_forms(client, fake, small_group, form):
+    set_group_avatar(fake, PNG)
+    response = client.get(f"/v1/groups/{ACCOUNT}/{form}/avatar")
+    assert response.status_code == 200
+    assert response.content_type == "image/png"
+    assert response.data == PNG
+
+
+def test_no_avatar_is_404(client, fake, small_group):
+    assert_error(client.get(f"/v1/groups/{ACCOUNT}/{API_GROUP}/avatar"), 404)
+    assert words(last_run(fake)) == ["getAvatar", f"--group-id={SLASHED_GROUP}"]
+
+
+def test_avatar_of_an_unknown_group_is_404(client, fake):
+    assert_error(client.get(f"/v1/groups/{ACCOUNT}/{api_group_id(UNKNOWN_GROUP)}/avatar"), 404)
+
+
+def test_avatar_that_is_not_base64_is_502(client, fake, small_group):
+    fake.add_fault(command="getAvatar", stdout='{"data": "not base64!"}\n')
+    body = assert_error(client.get(f"/v1/groups/{ACCOUNT}/{SLASHED_GROUP}/avatar"), 502)
+    assert "not base64!" not in body["message"]
+
+
+@pytest.mark.parametrize(("number", "group_id"), [("-a", SLASHED_GROUP), (ACCOUNT, "-g"), (ACCOUNT, "--group-id=x")])
+def test_avatar_bad_path(validation_client, number, group_id):
+    assert_error(validation_client.get(f"/v1/groups/{number}/{group_id}/avatar"), 400)
+
+
+def test_avatar_of_an_unregistered_account(client, fake):
+    fake.add_account("+4915122222222", registered=False)
+    assert_error(client.get(f"/v1/groups/+4915122222222/{SLASHED_GROUP}/avatar"), 400, "not registered")
+
+
+# --- pinned messages (signal-cli >= 0.14.0) -------------------------------------------------------------------
+
+PIN = {"target_author": OTHER, "timestamp": TIMESTAMP}
+
+
+def pin(client, method="post", group_id=API_GROUP, number=ACCOUNT, **body):
+    return getattr(client, method)(f"/v1/groups/{number}/{group_id}/pin-message", json={**PIN, **body})
+
+
+@pytest.mark.parametrize("method", ["post", "delete"])
+def test_pin_needs_signal_cli_0_14_0(client, fake, small_group, method):
+    assert_error(pin(client, method), 501, "0.14.0", "0.13.19")
+    assert fake.log() == []
+
+
+@pytest.mark.parametrize("version", ["0.13.22", "0.13.99"])
+def test_pin_needs_more_than_the_poll_version(app, client, fake, small_group, monkeypatch, version):
+    newer_signal_cli(app, monkeypatch, version)
+    assert_error(pin(client), 501, "0.14.0", version)
+    assert fake.log() == []
+
+
+@pytest.mark.parametrize(
+    ("method", "body", "expected_words"),
+    [
+        (
+            "post",
+            {},
+            [
+                "sendPinMessage",
+                f"--target-author={OTHER}",
+                f"--target-timestamp={TIMESTAMP}",
+                "-g",
+                SLASHED_GROUP,
+                "--",
+            ],
+        ),
+        (
+            "post",
+            {"duration": 3600, "timestamp": str(TIMESTAMP)},
+            [
+                "sendPinMessage",
+                f"--target-author={OTHER}",
+                f"--target-timestamp={TIMESTAMP}",
+                "--pin-duration=3600",
+                "-g",
+                SLASHED_GROUP,
+                "--",
+            ],
+        ),
+        (
+            "delete",
+            {"duration": 3600},
+            [
+                "sendUnpinMessage",
+                f"--target-author={OTHER}",
+                f"--target-timestamp={TIMESTAMP}",
+                "-g",
+                SLASHED_GROUP,
+                "--",
+            ],
+        ),
+        (
+            "post",
+            {"target_author": UUID.upper()},
+            ["sendPinMessage", f"--target-author={UUID}", f"--target-timestamp={TIMESTAMP}", "-g", SLASHED_GROUP, "--"],
+        ),
+    ],
+)
+def test_pin_argv_with_a_newer_signal_cli(app, client, fake, small_group, monkeypatch, method, body, expected_words):
+    newer_signal_cli(app, monkeypatch)
+    response = pin(client, method, group_id=SLASHED_GROUP, **body)
+    # the fake (0.13.19) does not know the subcommand: a parse error, exit 1 -> 400
+    error = assert_error(response, 400)
+    assert f"invalid choice: '{expected_words[0]}'" in " ".join(error["message"].split())
+    run = last_run(fake)
+    assert run["argv"][run["argv"].index("-a") + 1] == ACCOUNT
+    assert run["argv"][run["argv"].index(expected_words[0]) :] == expected_words
+
+
+@pytest.mark.parametrize("method", ["post", "delete"])
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"target_author": None}, "target_author"),
+        ({"target_author": "-a"}, "target_author"),
+        ({"target_author": "+49abc"}, "target_author"),
+        ({"target_author": API_GROUP}, "target_author"),
+        ({"timestamp": None}, "timestamp"),
+        ({"timestamp": "-1"}, "timestamp"),
+        ({"timestamp": 0}, "timestamp"),
+        ({"timestamp": "noon"}, "timestamp"),
+        ({"duration": 0}, "duration"),
+        ({"duration": -60}, "duration"),
+        ({"duration": "forever"}, "duration"),
+        ({"duration": 2**31}, "duration"),
+    ],
+)
+def test_pin_bad_input(validation_client, method, fields, field):
+    body = {key: value for key, value in {**PIN, **fields}.items() if value is not None}
+    response = validation_client.open(f"/v1/groups/{ACCOUNT}/{API_GROUP}/pin-message", method=method.upper(), json=body)
+    assert_error(response, 400, field=field)

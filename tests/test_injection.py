@@ -1,6 +1,6 @@
 """Argument injection: hostile values in every field that reaches signal-cli (SIGNAL_CLI.md §1.2).
 
-Table-driven over (endpoint, field, value). Each request must either be refused with a 400 JSON
+Table-driven over (field, hostile value). Each request must either be refused with a 400 JSON
 error naming the field (and then start no signal-cli at all), or reach signal-cli as data. The
 proof is read from what the fake signal-cli recorded and compared with the same request carrying a
 harmless value (the baseline):
@@ -14,8 +14,26 @@ harmless value (the baseline):
 
 Operations the installed signal-cli is too old for (polls, pinned messages) answer 501 or 400 and
 never pass the value to signal-cli.
+
+Which cases run. Each field has a kind (:class:`Kind`), and the hostile values come in classes
+(``HOSTILE_CLASSES``: options, logging words, separators, control characters, size, Unicode, a lone
+surrogate). Most fields are phone numbers, recipients, group ids, timestamps, patterned tokens or
+path parameters: one validator per kind refuses every hostile value, so running all of them
+against all of those fields (once 1170 cases) proved the same regular expressions 65 times over.
+Now:
+
+* every free-text field that reaches argv (``Kind.FREE_TEXT``) gets every hostile value: these
+  are the values signal-cli really parses, so each one must arrive intact and never as an option;
+* every other field gets one option-like value (the class's values taken in turn), which proves
+  that its endpoint validates it, or passes it as data;
+* every other kind gets each of the remaining classes once (on its fields in turn), which proves
+  that the kind's validator holds for every class.
+
+``test_the_matrix_covers_every_field_kind_and_class`` checks these three promises.
 """
 
+import enum
+import itertools
 import json
 import time
 from dataclasses import dataclass
@@ -38,33 +56,55 @@ NEW_FOR_VERIFY_CODE = "+4915122222202"
 NEW_FOR_VERIFY_PIN = "+4915122222203"
 #: quirks of signal-cli's logging pre-parser that a stray word triggers (SIGNAL_CLI.md §1.1)
 QUIRKS = {"help", "log_file", "verbose"}
-#: ids of the values; the ``--log-file`` path is filled in per test (it must never be created)
-HOSTILE = {
-    "short-help": "-h",
-    "long-help": "--help",
-    "config": "--config=/etc",
-    "attach-short": "-a/etc/passwd",
-    "attach-long": "--attach=/etc/passwd",
-    "log-file": "--log-file={log_file}",
-    "verbose": "-vvv",
-    "negative-words": "-5 degrees",
-    "double-dash": "--",
-    "single-dash": "-",
-    "newlines": "first\nsecond\r\nthird",
-    "nul": "a\x00b",
-    "100kB": "x" * 100_000,
-    "rtl-override": "\u202etxt.exe",
-    "zero-width-joiner": "\U0001f468\u200d\U0001f469\u200d\U0001f467",
-    "emoji": "\U0001f600\U0001f44d",
-    "combining-marks": "e\u0301\u0302\u0303 Z\u0351\u0352\u0353",
-    "lone-surrogate": "\ud800",
+#: the hostile values by class, each with an id; the ``--log-file`` path is filled in per test (it
+#: must never be created)
+HOSTILE_CLASSES = {
+    "option": {
+        "short-help": "-h",
+        "long-help": "--help",
+        "config": "--config=/etc",
+        "attach-short": "-a/etc/passwd",
+        "attach-long": "--attach=/etc/passwd",
+        "negative-words": "-5 degrees",
+    },
+    # words signal-cli's logging pre-parser acts on wherever they are (SIGNAL_CLI.md §1.1)
+    "logging": {"log-file": "--log-file={log_file}", "verbose": "-vvv"},
+    "separator": {"double-dash": "--", "single-dash": "-"},
+    "control": {"newlines": "first\nsecond\r\nthird", "nul": "a\x00b"},
+    "size": {"100kB": "x" * 100_000},
+    "unicode": {
+        "rtl-override": "\u202etxt.exe",
+        "zero-width-joiner": "\U0001f468\u200d\U0001f469\u200d\U0001f467",
+        "emoji": "\U0001f600\U0001f44d",
+        "combining-marks": "e\u0301\u0302\u0303 Z\u0351\u0352\u0353",
+    },
+    "surrogate": {"lone-surrogate": "\ud800"},
 }
+HOSTILE = {value_id: value for values in HOSTILE_CLASSES.values() for value_id, value in values.items()}
+
+
+class Kind(enum.Enum):
+    """What a field holds, and so which validation (or which way into signal-cli) its values meet."""
+
+    #: any text (``Text``), passed to signal-cli in argv: a ``--name=value`` word or a file name
+    FREE_TEXT = "free text in argv"
+    #: any text that never reaches argv: the message (on stdin), or an operation this signal-cli lacks
+    TEXT_OFF_ARGV = "free text off argv"
+    PHONE_NUMBER = "phone number"
+    RECIPIENT = "recipient"
+    GROUP_ID = "group id"
+    TIMESTAMP = "timestamp"
+    #: a token, code, PIN, link or id with a fixed pattern
+    PATTERN = "pattern"
+    #: a part of the URL path (a number, recipient, group id, code or id)
+    PATH = "path parameter"
 
 
 @dataclass(frozen=True)
 class Field:
-    """One field that reaches signal-cli: where it goes in which request, and a harmless value."""
+    """One field that reaches signal-cli: its kind, where it goes in which request, and a harmless value."""
 
+    kind: Kind
     name: str
     method: str
     path: str
@@ -107,26 +147,41 @@ REACTION = {"reaction": "\U0001f44d", "recipient": OTHER, "target_author": OTHER
 A = ACCOUNT
 FIELDS = {
     # messages
-    "send.recipients": Field("recipients", "POST", "/v2/send", OTHER, body=send(recipients=[V])),
-    "send.recipient": Field("recipient", "POST", "/v2/send", OTHER, body=send(recipients=[], recipient=V)),
-    "send.group-recipient": Field("recipients", "POST", "/v2/send", GROUP, body=send(recipients=[V])),
-    "send.number": Field("number", "POST", "/v2/send", ACCOUNT, body=send(number=V)),
-    "send.message": Field("message", "POST", "/v2/send", "hello", body=send(message=V)),
-    "send.quote_message": Field("quote_message", "POST", "/v2/send", "hello", body=send(**QUOTE, quote_message=V)),
-    "send.quote_author": Field("quote_author", "POST", "/v2/send", OTHER, body=send(**{**QUOTE, "quote_author": V})),
-    "send.mention-author": Field(
-        "mentions", "POST", "/v2/send", OTHER, body=send(mentions=[{"start": 0, "length": 2, "author": V}])
+    "send.recipients": Field(Kind.RECIPIENT, "recipients", "POST", "/v2/send", OTHER, body=send(recipients=[V])),
+    "send.recipient": Field(
+        Kind.RECIPIENT, "recipient", "POST", "/v2/send", OTHER, body=send(recipients=[], recipient=V)
     ),
-    "send.mention-string": Field("mentions", "POST", "/v2/send", OTHER, body=send(mentions=[f"0:2:{V}"])),
+    "send.group-recipient": Field(Kind.GROUP_ID, "recipients", "POST", "/v2/send", GROUP, body=send(recipients=[V])),
+    "send.number": Field(Kind.PHONE_NUMBER, "number", "POST", "/v2/send", ACCOUNT, body=send(number=V)),
+    "send.message": Field(Kind.TEXT_OFF_ARGV, "message", "POST", "/v2/send", "hello", body=send(message=V)),
+    "send.quote_message": Field(
+        Kind.FREE_TEXT, "quote_message", "POST", "/v2/send", "hello", body=send(**QUOTE, quote_message=V)
+    ),
+    "send.quote_author": Field(
+        Kind.RECIPIENT, "quote_author", "POST", "/v2/send", OTHER, body=send(**{**QUOTE, "quote_author": V})
+    ),
+    "send.mention-author": Field(
+        Kind.RECIPIENT,
+        "mentions",
+        "POST",
+        "/v2/send",
+        OTHER,
+        body=send(mentions=[{"start": 0, "length": 2, "author": V}]),
+    ),
+    "send.mention-string": Field(
+        Kind.RECIPIENT, "mentions", "POST", "/v2/send", OTHER, body=send(mentions=[f"0:2:{V}"])
+    ),
     "send.quote_mention-author": Field(
+        Kind.RECIPIENT,
         "quote_mentions",
         "POST",
         "/v2/send",
         OTHER,
         body=send(**QUOTE, quote_message="hi", quote_mentions=[{"start": 0, "length": 1, "author": V}]),
     ),
-    "send.sticker": Field("sticker", "POST", "/v2/send", "abcd:1", body=send(sticker=V)),
+    "send.sticker": Field(Kind.PATTERN, "sticker", "POST", "/v2/send", "abcd:1", body=send(sticker=V)),
     "send.preview-url": Field(
+        Kind.PATTERN,
         "link_preview",
         "POST",
         "/v2/send",
@@ -134,6 +189,7 @@ FIELDS = {
         body=send(message=f"look {V}", link_preview={"url": V, "title": "t"}),
     ),
     "send.preview-title": Field(
+        Kind.FREE_TEXT,
         "link_preview",
         "POST",
         "/v2/send",
@@ -141,6 +197,7 @@ FIELDS = {
         body=send(message="see https://example.com", link_preview={"url": "https://example.com", "title": V}),
     ),
     "send.preview-description": Field(
+        Kind.FREE_TEXT,
         "link_preview",
         "POST",
         "/v2/send",
@@ -151,6 +208,7 @@ FIELDS = {
         ),
     ),
     "send.attachment-filename": Field(
+        Kind.FREE_TEXT,
         "base64_attachments",
         "POST",
         "/v2/send",
@@ -158,50 +216,100 @@ FIELDS = {
         body=send(base64_attachments=[f"data:text/plain;filename={V};base64,aGk="]),
         verbatim=False,
     ),
-    "send-v1.recipient-path": Field("path", "POST", f"/v1/send/{V}", OTHER, body={"number": ACCOUNT, "message": "hi"}),
-    "send-v1.message": Field("message", "POST", f"/v1/send/{OTHER}", "hello", body={"number": A, "message": V}),
+    "send-v1.recipient-path": Field(
+        Kind.PATH, "path", "POST", f"/v1/send/{V}", OTHER, body={"number": ACCOUNT, "message": "hi"}
+    ),
+    "send-v1.message": Field(
+        Kind.TEXT_OFF_ARGV, "message", "POST", f"/v1/send/{OTHER}", "hello", body={"number": A, "message": V}
+    ),
     "send-v1-standard.recipients": Field(
-        "recipients", "POST", "/v1/send", OTHER, body={"number": A, "recipients": [V], "message": "hi"}
+        Kind.RECIPIENT, "recipients", "POST", "/v1/send", OTHER, body={"number": A, "recipients": [V], "message": "hi"}
     ),
     "send-v1-standard.group": Field(
+        Kind.GROUP_ID,
         "recipients",
         "POST",
         "/v1/send",
         GROUP,
         body={"number": A, "recipients": [V], "message": "hi", "is_group": True},
     ),
-    "typing.recipient": Field("recipient", "PUT", f"/v1/typing-indicator/{A}", OTHER, body={"recipient": V}),
+    "typing.recipient": Field(
+        Kind.RECIPIENT, "recipient", "PUT", f"/v1/typing-indicator/{A}", OTHER, body={"recipient": V}
+    ),
     "remote-delete.recipient": Field(
-        "recipient", "DELETE", f"/v1/remote-delete/{A}", OTHER, body={"recipient": V, "timestamp": TIMESTAMP}
+        Kind.RECIPIENT,
+        "recipient",
+        "DELETE",
+        f"/v1/remote-delete/{A}",
+        OTHER,
+        body={"recipient": V, "timestamp": TIMESTAMP},
+    ),
+    "remote-delete.timestamp": Field(
+        Kind.TIMESTAMP,
+        "timestamp",
+        "DELETE",
+        f"/v1/remote-delete/{A}",
+        str(TIMESTAMP),
+        body={"recipient": OTHER, "timestamp": V},
+    ),
+    "send.quote_timestamp": Field(
+        Kind.TIMESTAMP,
+        "quote_timestamp",
+        "POST",
+        "/v2/send",
+        str(TIMESTAMP),
+        body=send(**{**QUOTE, "quote_timestamp": V}),
+    ),
+    "receipt.timestamp": Field(
+        Kind.TIMESTAMP,
+        "timestamp",
+        "POST",
+        f"/v1/receipts/{A}",
+        str(TIMESTAMP),
+        body={"recipient": OTHER, "timestamp": V},
     ),
     "receipt.recipient": Field(
-        "recipient", "POST", f"/v1/receipts/{A}", OTHER, body={"recipient": V, "timestamp": TIMESTAMP}
+        Kind.RECIPIENT, "recipient", "POST", f"/v1/receipts/{A}", OTHER, body={"recipient": V, "timestamp": TIMESTAMP}
     ),
     # groups
-    "groups.number-path": Field("path", "GET", f"/v1/groups/{V}", ACCOUNT),
-    "groups.groupid-path": Field("path", "GET", f"/v1/groups/{A}/{V}", GROUP),
-    "groups.create-name": Field("name", "POST", f"/v1/groups/{A}", "Team", body={"name": V, "members": [OTHER]}),
+    "groups.number-path": Field(Kind.PATH, "path", "GET", f"/v1/groups/{V}", ACCOUNT),
+    "groups.groupid-path": Field(Kind.PATH, "path", "GET", f"/v1/groups/{A}/{V}", GROUP),
+    "groups.create-name": Field(
+        Kind.FREE_TEXT, "name", "POST", f"/v1/groups/{A}", "Team", body={"name": V, "members": [OTHER]}
+    ),
     "groups.create-description": Field(
-        "description", "POST", f"/v1/groups/{A}", "About us", body={"name": "T", "description": V}
+        Kind.FREE_TEXT, "description", "POST", f"/v1/groups/{A}", "About us", body={"name": "T", "description": V}
     ),
-    "groups.create-members": Field("members", "POST", f"/v1/groups/{A}", OTHER, body={"name": "T", "members": [V]}),
+    "groups.create-members": Field(
+        Kind.RECIPIENT, "members", "POST", f"/v1/groups/{A}", OTHER, body={"name": "T", "members": [V]}
+    ),
     "groups.create-admins": Field(
-        "admins", "POST", f"/v1/groups/{A}", OTHER, body={"name": "T", "members": [OTHER], "admins": [V]}
+        Kind.RECIPIENT,
+        "admins",
+        "POST",
+        f"/v1/groups/{A}",
+        OTHER,
+        body={"name": "T", "members": [OTHER], "admins": [V]},
     ),
-    "groups.update-name": Field("name", "PUT", f"/v1/groups/{A}/{GROUP}", "Renamed", body={"name": V}),
+    "groups.update-name": Field(Kind.FREE_TEXT, "name", "PUT", f"/v1/groups/{A}/{GROUP}", "Renamed", body={"name": V}),
     "groups.update-description": Field(
-        "description", "PUT", f"/v1/groups/{A}/{GROUP}", "About us", body={"description": V}
+        Kind.FREE_TEXT, "description", "PUT", f"/v1/groups/{A}/{GROUP}", "About us", body={"description": V}
     ),
     "groups.update-add_members": Field(
-        "add_members", "PUT", f"/v1/groups/{A}/{GROUP}", THIRD, body={"add_members": [V]}
+        Kind.RECIPIENT, "add_members", "PUT", f"/v1/groups/{A}/{GROUP}", THIRD, body={"add_members": [V]}
     ),
-    "groups.members": Field("members", "POST", f"/v1/groups/{A}/{GROUP}/members", THIRD, body={"members": [V]}),
-    "groups.admins": Field("admins", "DELETE", f"/v1/groups/{A}/{GROUP}/admins", OTHER, body={"admins": [V]}),
-    "groups.join-groupid-path": Field("path", "POST", f"/v1/groups/{A}/{V}/join", GROUP),
+    "groups.members": Field(
+        Kind.RECIPIENT, "members", "POST", f"/v1/groups/{A}/{GROUP}/members", THIRD, body={"members": [V]}
+    ),
+    "groups.admins": Field(
+        Kind.RECIPIENT, "admins", "DELETE", f"/v1/groups/{A}/{GROUP}/admins", OTHER, body={"admins": [V]}
+    ),
+    "groups.join-groupid-path": Field(Kind.PATH, "path", "POST", f"/v1/groups/{A}/{V}/join", GROUP),
     "groups.join-invite-link": Field(
-        "path", "POST", f"/v1/groups/{A}/https%3A%2F%2Fsignal.group%2F%23{V}/join", "CjQKIAbcdefghijklmnop"
+        Kind.PATH, "path", "POST", f"/v1/groups/{A}/https%3A%2F%2Fsignal.group%2F%23{V}/join", "CjQKIAbcdefghijklmnop"
     ),
     "groups.pin-target_author": Field(
+        Kind.RECIPIENT,
         "target_author",
         "POST",
         f"/v1/groups/{A}/{GROUP}/pin-message",
@@ -210,14 +318,24 @@ FIELDS = {
         needs_newer=True,
     ),
     # reactions
-    "reaction.emoji": Field("reaction", "POST", f"/v1/reactions/{A}", "\u2764\ufe0f", body={**REACTION, "reaction": V}),
-    "reaction.recipient": Field("recipient", "POST", f"/v1/reactions/{A}", OTHER, body={**REACTION, "recipient": V}),
-    "reaction.groupid": Field("groupid", "POST", f"/v1/reactions/{A}", GROUP, body={**REACTION, "groupid": V}),
+    "reaction.emoji": Field(
+        Kind.FREE_TEXT, "reaction", "POST", f"/v1/reactions/{A}", "\u2764\ufe0f", body={**REACTION, "reaction": V}
+    ),
+    "reaction.recipient": Field(
+        Kind.RECIPIENT, "recipient", "POST", f"/v1/reactions/{A}", OTHER, body={**REACTION, "recipient": V}
+    ),
+    "reaction.groupid": Field(
+        Kind.GROUP_ID, "groupid", "POST", f"/v1/reactions/{A}", GROUP, body={**REACTION, "groupid": V}
+    ),
+    "reaction.timestamp": Field(
+        Kind.TIMESTAMP, "timestamp", "POST", f"/v1/reactions/{A}", str(TIMESTAMP), body={**REACTION, "timestamp": V}
+    ),
     "reaction.target_author": Field(
-        "target_author", "DELETE", f"/v1/reactions/{A}", OTHER, body={**REACTION, "target_author": V}
+        Kind.RECIPIENT, "target_author", "DELETE", f"/v1/reactions/{A}", OTHER, body={**REACTION, "target_author": V}
     ),
     # polls (signal-cli 0.13.22)
     "poll.question": Field(
+        Kind.TEXT_OFF_ARGV,
         "question",
         "POST",
         f"/v1/polls/{A}",
@@ -226,6 +344,7 @@ FIELDS = {
         needs_newer=True,
     ),
     "poll.answer": Field(
+        Kind.TEXT_OFF_ARGV,
         "answers",
         "POST",
         f"/v1/polls/{A}",
@@ -235,15 +354,27 @@ FIELDS = {
     ),
     # devices, registration, linking
     "register.captcha": Field(
-        "captcha", "POST", f"/v1/register/{NEW_FOR_REGISTER}", "signalcaptcha://abc.def", body={"captcha": V}
+        Kind.FREE_TEXT,
+        "captcha",
+        "POST",
+        f"/v1/register/{NEW_FOR_REGISTER}",
+        "signalcaptcha://abc.def",
+        body={"captcha": V},
     ),
-    "verify.code-path": Field("path", "POST", f"/v1/register/{NEW_FOR_VERIFY_CODE}/verify/{V}", "123-456"),
-    "verify.pin": Field("pin", "POST", f"/v1/register/{NEW_FOR_VERIFY_PIN}/verify/123456", "1234", body={"pin": V}),
-    "device.uri": Field("uri", "POST", f"/v1/devices/{A}", "sgnl://linkdevice?uuid=YWJj&pub_key=ZGVm", body={"uri": V}),
-    "device.id-path": Field("path", "DELETE", f"/v1/devices/{A}/{V}", "2"),
-    "qrcodelink.device_name": Field("device_name", "GET", "/v1/qrcodelink/raw", "laptop", query={"device_name": V}),
+    "verify.code-path": Field(Kind.PATH, "path", "POST", f"/v1/register/{NEW_FOR_VERIFY_CODE}/verify/{V}", "123-456"),
+    "verify.pin": Field(
+        Kind.PATTERN, "pin", "POST", f"/v1/register/{NEW_FOR_VERIFY_PIN}/verify/123456", "1234", body={"pin": V}
+    ),
+    "device.uri": Field(
+        Kind.PATTERN, "uri", "POST", f"/v1/devices/{A}", "sgnl://linkdevice?uuid=YWJj&pub_key=ZGVm", body={"uri": V}
+    ),
+    "device.id-path": Field(Kind.PATH, "path", "DELETE", f"/v1/devices/{A}/{V}", "2"),
+    "qrcodelink.device_name": Field(
+        Kind.FREE_TEXT, "device_name", "GET", "/v1/qrcodelink/raw", "laptop", query={"device_name": V}
+    ),
     # accounts
     "account.challenge_token": Field(
+        Kind.PATTERN,
         "challenge_token",
         "POST",
         f"/v1/accounts/{A}/rate-limit-challenge",
@@ -251,43 +382,77 @@ FIELDS = {
         body={"challenge_token": V, "captcha": "signalcaptcha://x"},
     ),
     "account.challenge-captcha": Field(
+        Kind.FREE_TEXT,
         "captcha",
         "POST",
         f"/v1/accounts/{A}/rate-limit-challenge",
         "signalcaptcha://x",
         body={"challenge_token": "challenge-abc", "captcha": V},
     ),
-    "account.username": Field("username", "POST", f"/v1/accounts/{A}/username", "alice.42", body={"username": V}),
-    "account.pin": Field("pin", "POST", f"/v1/accounts/{A}/pin", "1234", body={"pin": V}),
-    # profiles, contacts, identities, search, receive, stickers
-    "profile.name": Field("name", "PUT", f"/v1/profiles/{A}", "Ann", body={"name": V}),
-    "profile.family_name": Field(
-        "family_name", "PUT", f"/v1/profiles/{A}", "Lee", body={"name": "A", "family_name": V}
+    "account.username": Field(
+        Kind.PATTERN, "username", "POST", f"/v1/accounts/{A}/username", "alice.42", body={"username": V}
     ),
-    "profile.about": Field("about", "PUT", f"/v1/profiles/{A}", "Hi there", body={"name": "A", "about": V}),
-    "contact.recipient": Field("recipient", "PUT", f"/v1/contacts/{A}", OTHER, body={"recipient": V, "name": "Ann"}),
-    "contact.name": Field("name", "PUT", f"/v1/contacts/{A}", "Ann", body={"recipient": OTHER, "name": V}),
-    "contact.uuid-path": Field("path", "GET", f"/v1/contacts/{A}/{V}", OTHER),
+    "account.pin": Field(Kind.PATTERN, "pin", "POST", f"/v1/accounts/{A}/pin", "1234", body={"pin": V}),
+    # profiles, contacts, identities, search, receive, stickers
+    "profile.name": Field(Kind.FREE_TEXT, "name", "PUT", f"/v1/profiles/{A}", "Ann", body={"name": V}),
+    "profile.family_name": Field(
+        Kind.FREE_TEXT, "family_name", "PUT", f"/v1/profiles/{A}", "Lee", body={"name": "A", "family_name": V}
+    ),
+    "profile.about": Field(
+        Kind.FREE_TEXT, "about", "PUT", f"/v1/profiles/{A}", "Hi there", body={"name": "A", "about": V}
+    ),
+    "contact.recipient": Field(
+        Kind.RECIPIENT, "recipient", "PUT", f"/v1/contacts/{A}", OTHER, body={"recipient": V, "name": "Ann"}
+    ),
+    "contact.name": Field(
+        Kind.FREE_TEXT, "name", "PUT", f"/v1/contacts/{A}", "Ann", body={"recipient": OTHER, "name": V}
+    ),
+    "contact.uuid-path": Field(Kind.PATH, "path", "GET", f"/v1/contacts/{A}/{V}", OTHER),
     "trust.recipient-path": Field(
-        "path", "PUT", f"/v1/identities/{A}/trust/{V}", OTHER, body={"trust_all_known_keys": True}
+        Kind.PATH, "path", "PUT", f"/v1/identities/{A}/trust/{V}", OTHER, body={"trust_all_known_keys": True}
     ),
     "trust.safety_number": Field(
+        Kind.PATTERN,
         "verified_safety_number",
         "PUT",
         f"/v1/identities/{A}/trust/{OTHER}",
         "12345",
         body={"verified_safety_number": V},
     ),
-    "search.numbers": Field("numbers", "GET", "/v1/search", OTHER, query={"numbers": V, "number": A}),
-    "search.number": Field("number", "GET", "/v1/search", ACCOUNT, query={"numbers": OTHER, "number": V}),
-    "receive.number-path": Field("path", "GET", f"/v1/receive/{V}", ACCOUNT, query={"timeout": "0"}),
+    "search.numbers": Field(Kind.RECIPIENT, "numbers", "GET", "/v1/search", OTHER, query={"numbers": V, "number": A}),
+    "search.number": Field(
+        Kind.PHONE_NUMBER, "number", "GET", "/v1/search", ACCOUNT, query={"numbers": OTHER, "number": V}
+    ),
+    "receive.number-path": Field(Kind.PATH, "path", "GET", f"/v1/receive/{V}", ACCOUNT, query={"timeout": "0"}),
     "sticker.pack_id": Field(
-        "pack_id", "POST", f"/v1/sticker-packs/{A}", "abcd", body={"pack_id": V, "pack_key": "ef"}
+        Kind.PATTERN, "pack_id", "POST", f"/v1/sticker-packs/{A}", "abcd", body={"pack_id": V, "pack_key": "ef"}
     ),
     "sticker.pack_key": Field(
-        "pack_key", "POST", f"/v1/sticker-packs/{A}", "ef", body={"pack_id": "abcd", "pack_key": V}
+        Kind.PATTERN, "pack_key", "POST", f"/v1/sticker-packs/{A}", "ef", body={"pack_id": "abcd", "pack_key": V}
     ),
 }
+
+
+def matrix():
+    """The (field id, value id) cases: see the module docstring."""
+    cases = [
+        (field_id, value_id) for field_id, spec in FIELDS.items() if spec.kind is Kind.FREE_TEXT for value_id in HOSTILE
+    ]
+    other_classes = [list(values) for name, values in HOSTILE_CLASSES.items() if name != "option"]
+    options = itertools.cycle(HOSTILE_CLASSES["option"])
+    for number, kind in enumerate(kind for kind in Kind if kind is not Kind.FREE_TEXT):
+        field_ids = [field_id for field_id, spec in FIELDS.items() if spec.kind is kind]
+        # every field an option-like value, taking the class's values in turn
+        cases += [(field_id, next(options)) for field_id in field_ids]
+        # every other class once per kind: the n-th kind takes each class's n-th value, on its fields in turn
+        cases += [
+            (field_ids[index % len(field_ids)], values[number % len(values)])
+            for index, values in enumerate(other_classes, start=number)
+        ]
+    return cases
+
+
+CASES = matrix()
 
 
 @pytest.fixture(scope="module")
@@ -398,8 +563,22 @@ def changed_words(run, expected):
     return problems
 
 
-@pytest.mark.parametrize("value_id", list(HOSTILE))
-@pytest.mark.parametrize("field_id", list(FIELDS))
+def test_the_matrix_covers_every_field_kind_and_class():
+    kinds = {FIELDS[field_id].kind for field_id, _ in CASES}
+    assert kinds == set(Kind)
+    for kind in Kind:
+        values = {value_id for field_id, value_id in CASES if FIELDS[field_id].kind is kind}
+        for name, members in HOSTILE_CLASSES.items():
+            assert values & set(members), f"no {name} value against a {kind.value}"
+    assert {field_id for field_id, _ in CASES} == set(FIELDS)
+    option_cases = {field_id for field_id, value_id in CASES if value_id in HOSTILE_CLASSES["option"]}
+    assert option_cases == set(FIELDS), "a field without an option-like value"
+    full = [field_id for field_id, spec in FIELDS.items() if spec.kind is Kind.FREE_TEXT]
+    assert all((field_id, value_id) in CASES for field_id in full for value_id in HOSTILE)
+    assert len(set(CASES)) == len(CASES)
+
+
+@pytest.mark.parametrize(("field_id", "value_id"), CASES, ids=[f"{field}-{value}" for field, value in CASES])
 def test_hostile_value_is_refused_or_data(call, tmp_path, field_id, value_id):
     spec = FIELDS[field_id]
     log_file = tmp_path / "injected.log"

@@ -26,12 +26,6 @@ def restore_log_level():
     SERVICE_LOGGER.setLevel(level)
 
 
-@pytest.fixture(autouse=True)
-def version_runs_dir(tmp_path, monkeypatch):
-    """`signal-cli --version` (/v1/about) logs in the fake's default dir: keep it here."""
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
-
-
 def broken_about(app):
     """Make /v1/about fail with an unexpected exception (a 500)."""
 

@@ -6,21 +6,15 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 from fake_signal_cli import FakeState
-from gunicorn_server import Gunicorn, is_running
+from gunicorn_server import Gunicorn
 from helpers import ACCOUNT, OTHER, assert_error
+from processes import gone
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
 GROUPS_ROUTE = "/v1/groups/<number:number>"
 SEND = {"number": ACCOUNT, "recipients": [OTHER], "message": "hi"}
-
-
-@pytest.fixture(autouse=True)
-def version_runs_dir(tmp_path, monkeypatch):
-    """`signal-cli --version` (/v1/about) logs in the fake's default dir: keep it here."""
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
 
 
 class Samples:
@@ -374,5 +368,5 @@ def test_gunicorn_workers_share_their_metrics(tmp_path, fake_bin, config_dir, fa
     assert not metrics_dir.exists()
     assert list(server.tmp.iterdir()) == []
     for pid in workers:
-        assert not is_running(pid)
-    assert not is_running(server.process.pid) or server.process.returncode is not None
+        assert gone(pid)
+    assert gone(server.process.pid) or server.process.returncode is not None

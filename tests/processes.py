@@ -1,0 +1,50 @@
+"""The processes a test started, read from /proc: the children of a process (zombies included),
+everything below it, and whether a process still runs or is gone without a trace.
+
+The tests assert that nothing is left behind (conftest's ``no_leftovers``, the fault and gunicorn
+tests), so they all need the same view of the process tree; Linux's /proc gives it without a
+dependency.
+"""
+
+import os
+from pathlib import Path
+
+
+def child_pids(pid=None):
+    """The child processes of ``pid`` (this test process by default), zombies included."""
+    pid = os.getpid() if pid is None else pid
+    found = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return found
+    # each thread has its own children: a process started from a request thread is listed under it
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as handle:
+                found += [int(child) for child in handle.read().split()]
+        except FileNotFoundError:
+            continue
+    return found
+
+
+def descendant_pids(pid):
+    """Every process below ``pid``."""
+    found = []
+    for child in child_pids(pid):
+        found += [child, *descendant_pids(child)]
+    return found
+
+
+def alive(pid):
+    """Whether ``pid`` is a process that has not exited (a zombie counts as exited)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def gone(pid):
+    """Whether there is no process ``pid`` at all, not even a zombie waiting to be reaped."""
+    return not Path(f"/proc/{pid}").exists()
