@@ -74,7 +74,7 @@ def newer_signal_cli(app, monkeypatch, version="0.14.1"):
     parse error (exit 1, which the error table maps to 400). What matters is the argv the service
     built, which the fake records before it fails.
     """
-    monkeypatch.setattr(app.extensions["signal_rest.signal_cli"], "_version", version)
+    monkeypatch.setattr(app.extensions["signal_rest.signal_cli"].versions, "_version", version)
 
 
 #: the tags of API.md §1, in their order
