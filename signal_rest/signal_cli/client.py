@@ -296,7 +296,9 @@ class SignalCli:
         for group in self.list_groups(account, [group_id]):
             if group.get("id") == group_id:
                 return group
-        raise NotFound(f"Account {account} has no group {group_id}.")
+        # named as both APIs name groups: "group." and the base64 of signal-cli's id
+        api_id = "group." + base64.b64encode(str(group_id).encode()).decode()
+        raise NotFound(f"Account {account} has no group {api_id}.")
 
     def create_group(self, account, name, members, **settings):
         """Create a group; returns its id (signal-cli's form)."""
