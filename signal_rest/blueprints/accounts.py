@@ -9,7 +9,6 @@ from ..schemas.accounts import (
     UsernameResultSchema,
     UsernameSchema,
 )
-from ..signal_cli import BadOutput
 
 blp = Blueprint("Accounts", __name__, description="Accounts and their settings.")
 
@@ -45,10 +44,7 @@ def update_settings(data, number):
 @blp.response(201, UsernameResultSchema)
 def set_username(data, number):
     """Set the account's username; Signal adds the digits after the dot when none are given."""
-    result = signal_cli().update_account(number, username=data["username"]) or {}
-    if "username" not in result:
-        raise BadOutput("signal-cli set the username but did not say which.", result=result)
-    return {"username": result["username"], "username_link": result.get("usernameLink", "")}
+    return signal_cli().set_username(number, data["username"])
 
 
 @blp.route("/v1/accounts/<number:number>/username", methods=["DELETE"])

@@ -96,15 +96,7 @@ def qrcodelink_raw(args):
 @blp.response(200, DeviceSchema(many=True))
 def list_devices(number):
     """List the devices linked to the account."""
-    return [
-        {
-            "id": device.get("id"),
-            "name": device.get("name"),
-            "last_seen_timestamp": str(device.get("lastSeenTimestamp") or 0),
-            "creation_timestamp": str(device.get("createdTimestamp") or 0),
-        }
-        for device in signal_cli().list_devices(number)
-    ]
+    return signal_cli().list_devices(number)
 
 
 @blp.route("/v1/devices/<number:number>", methods=["POST"])

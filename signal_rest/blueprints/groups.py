@@ -1,11 +1,13 @@
 """Groups: list, create, change, leave and join Signal groups."""
 
+import functools
+
 from flask import current_app
 
 from ..attachments import materialized
 from ..extensions import Blueprint, signal_cli
 from ..responses import image_response
-from ..schemas import TimestampSchema, group_id_to_api
+from ..schemas import TimestampSchema
 from ..schemas.groups import (
     AdminsSchema,
     CreateGroupSchema,
@@ -13,53 +15,24 @@ from ..schemas.groups import (
     GroupQueryArgsSchema,
     GroupSchema,
     MembersSchema,
+    PeopleContext,
     PinMessageSchema,
     UpdateGroupSchema,
 )
-from ..signal_cli import GroupId, NotFound
+from ..signal_cli import GroupId
 
 blp = Blueprint("Groups", __name__, description="Signal groups of an account.")
 
-_PERMISSION = {"ONLY_ADMINS": "only-admins", "EVERY_MEMBER": "every-member"}
 
+def people_as_asked(view):
+    """Run ``view`` (and the dump of its answer) with the query's ``expand`` in the :data:`PeopleContext`."""
 
-def _people(entries, expand):
-    if expand:
-        return [{"number": e.get("number"), "uuid": e.get("uuid")} for e in entries or []]
-    return [e.get("number") or e.get("uuid") for e in entries or []]
+    @functools.wraps(view)
+    def wrapper(args, *positional, **named):
+        with PeopleContext({"expand": args["expand"]}):
+            return view(args, *positional, **named)
 
-
-def group_entry(group, expand=False):
-    """A signal-cli `listGroups` entry in the shape both APIs use."""
-    return {
-        "id": group_id_to_api(group["id"]),
-        "internal_id": group["id"],
-        "name": group.get("name") or "",
-        "description": group.get("description") or "",
-        "members": _people(group.get("members"), expand),
-        "blocked": bool(group.get("isBlocked")),
-        "member": bool(group.get("isMember")),
-        "pending_invites": _people(group.get("pendingMembers"), expand),
-        "pending_requests": _people(group.get("requestingMembers"), expand),
-        "invite_link": group.get("groupInviteLink") or "",
-        "admins": _people(group.get("admins"), expand),
-        "banned": _people(group.get("banned"), expand),
-        "permissions": {
-            "add_members": _PERMISSION.get(group.get("permissionAddMember"), "every-member"),
-            "edit_group": _PERMISSION.get(group.get("permissionEditDetails"), "every-member"),
-            "send_messages": _PERMISSION.get(group.get("permissionSendMessage"), "every-member"),
-        },
-        "message_expiration_timer": group.get("messageExpirationTime") or 0,
-    }
-
-
-def find_group(number, groupid, expand=False):
-    """The group entry of `groupid`, or a 404 saying it is unknown."""
-    for group in signal_cli().list_groups(number, [groupid]):
-        if group.get("id") == groupid:
-            return group_entry(group, expand)
-    raise NotFound(f"Account {number} has no group {group_id_to_api(groupid)}.")
-
+    return wrapper
 
 def _settings(data, avatar_path):
     return {
@@ -82,10 +55,11 @@ def _update(number, groupid, data):
 
 @blp.route("/v1/groups/<number:number>")
 @blp.arguments(GroupQueryArgsSchema, location="query")
+@people_as_asked
 @blp.response(200, GroupSchema(many=True))
 def list_groups(args, number):
     """List the account's groups (`expand=true`: members as number and UUID objects)."""
-    return [group_entry(group, args["expand"]) for group in signal_cli().list_groups(number)]
+    return signal_cli().list_groups(number)
 
 
 @blp.route("/v1/groups/<number:number>", methods=["POST"])
@@ -100,16 +74,16 @@ def create_group(data, number):
         settings.pop("name")
         settings["add_admins"] = data.get("admins", [])
         group_id = signal_cli().create_group(number, data["name"], data.get("members", []), **settings)
-    api_id = group_id_to_api(group_id)
-    return {"id": api_id, "group_id": api_id, "internal_id": group_id}
+    return group_id
 
 
 @blp.route("/v1/groups/<number:number>/<groupid:groupid>")
 @blp.arguments(GroupQueryArgsSchema, location="query")
+@people_as_asked
 @blp.response(200, GroupSchema)
 def get_group(args, number, groupid):
     """Show one group; 404 if the account has no such group."""
-    return find_group(number, groupid, args["expand"])
+    return signal_cli().get_group(number, groupid)
 
 
 @blp.route("/v1/groups/<number:number>/<groupid:groupid>", methods=["PUT"])
@@ -128,7 +102,7 @@ def patch_group(data, number, groupid):
     """Change a group as PUT does, and answer with the changed group (the seed API's form)."""
     if data:
         _update(number, groupid, data)
-    return find_group(number, groupid)
+    return signal_cli().get_group(number, groupid)
 
 
 @blp.route("/v1/groups/<number:number>/<groupid:groupid>", methods=["DELETE"])
@@ -208,10 +182,9 @@ def group_avatar(number, groupid):
 @blp.response(201, TimestampSchema)
 def pin_message(data, number, groupid):
     """Pin a message in a group (needs signal-cli 0.14.0 or newer; older ones answer 501)."""
-    result = signal_cli().pin_message(
+    return signal_cli().pin_message(
         number, groupid, data["target_author"], data["timestamp"], duration=data.get("duration")
     )
-    return {"timestamp": str((result or {}).get("timestamp", ""))}
 
 
 @blp.route("/v1/groups/<number:number>/<groupid:groupid>/pin-message", methods=["DELETE"])
@@ -219,5 +192,4 @@ def pin_message(data, number, groupid):
 @blp.response(201, TimestampSchema)
 def unpin_message(data, number, groupid):
     """Unpin a message in a group (needs signal-cli 0.14.0 or newer)."""
-    result = signal_cli().pin_message(number, groupid, data["target_author"], data["timestamp"], unpin=True)
-    return {"timestamp": str((result or {}).get("timestamp", ""))}
+    return signal_cli().pin_message(number, groupid, data["target_author"], data["timestamp"], unpin=True)

@@ -10,17 +10,7 @@ blp = Blueprint("Identities", __name__, description="Identity keys and trust.")
 @blp.response(200, IdentitySchema(many=True))
 def list_identities(number):
     """List the identity keys the account knows, with their trust level."""
-    return [
-        {
-            "number": identity.get("number"),
-            "uuid": identity.get("uuid"),
-            "status": identity.get("trustLevel") or "",
-            "fingerprint": identity.get("fingerprint") or "",
-            "safety_number": identity.get("safetyNumber") or "",
-            "added": str(identity.get("addedTimestamp") or 0),
-        }
-        for identity in signal_cli().list_identities(number)
-    ]
+    return signal_cli().list_identities(number)
 
 
 @blp.route("/v1/identities/<number:number>/trust/<individual:number_to_trust>", methods=["PUT"])

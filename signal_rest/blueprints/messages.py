@@ -3,9 +3,8 @@
 from flask import current_app
 
 from ..attachments import materialized
-from ..errors import recipient_failures
 from ..extensions import Blueprint, service_state, signal_cli
-from ..schemas import TimestampSchema, group_id_to_api
+from ..schemas import TimestampSchema
 from ..schemas.messages import (
     PollCloseSchema,
     PollSchema,
@@ -15,33 +14,16 @@ from ..schemas.messages import (
     SendMessageV1Schema,
     SendMessageV1StandardSchema,
     SendResultSchema,
+    Sent,
     TypingSchema,
 )
-from ..signal_cli import GroupId
 from ..text_styles import parse_styled_text
 
 blp = Blueprint("Messages", __name__, description="Send messages.")
 
 
-def _api_recipient(recipient):
-    return group_id_to_api(recipient) if isinstance(recipient, GroupId) else recipient
-
-
-def send_response(result, recipients):
-    """The 201 body of a send: the timestamp as both APIs give it, and any per-recipient failures."""
-    timestamp = str((result or {}).get("timestamp", ""))
-    body = {
-        "timestamp": timestamp,
-        "timestamps": {timestamp: {"recipients": [_api_recipient(r) for r in recipients]}},
-    }
-    failures = recipient_failures(result)
-    if failures:
-        body["errors"] = {"recipients": failures}
-    return body
-
-
 def send_message(data, target=None):
-    """Send what a validated /v2/send (or /v1/send) body describes; return the 201 body.
+    """Send what a validated /v2/send (or /v1/send) body describes; return what was sent.
 
     ``target="recipient"`` when the route names the recipient (a missing group is then a 404).
     """
@@ -79,7 +61,7 @@ def send_message(data, target=None):
             notify_self=data.get("notify_self", True),
             target=target,
         )
-    return send_response(result, data["recipients"])
+    return Sent(result, data["recipients"])
 
 
 @blp.route("/v2/send", methods=["POST"])
@@ -107,7 +89,7 @@ def send_to_recipient(data, recipient):
 @blp.response(201, TimestampSchema)
 def send_v1(data):
     """Send a message (the old standard API's form: one attachment, `is_group` for groups)."""
-    return {"timestamp": send_message(data)["timestamp"]}
+    return send_message(data).result
 
 
 @blp.route("/v1/typing-indicator/<number:number>", methods=["PUT"])
@@ -131,8 +113,7 @@ def stop_typing(data, number):
 @blp.response(201, TimestampSchema)
 def remote_delete(data, number):
     """Delete a message the account sent, for everyone in the conversation."""
-    result = signal_cli().remote_delete(number, data["recipient"], data["timestamp"])
-    return {"timestamp": str((result or {}).get("timestamp", ""))}
+    return signal_cli().remote_delete(number, data["recipient"], data["timestamp"])
 
 
 @blp.route("/v1/polls/<number:number>", methods=["POST"])
@@ -140,14 +121,13 @@ def remote_delete(data, number):
 @blp.response(201, TimestampSchema)
 def create_poll(data, number):
     """Send a poll (needs signal-cli 0.13.22 or newer; older ones answer 501)."""
-    result = signal_cli().create_poll(
+    return signal_cli().create_poll(
         number,
         data["recipient"],
         data["question"],
         data["answers"],
         allow_multiple=data["allow_multiple_selections"],
     )
-    return {"timestamp": str((result or {}).get("timestamp", ""))}
 
 
 @blp.route("/v1/polls/<number:number>/vote", methods=["POST"])
@@ -155,16 +135,13 @@ def create_poll(data, number):
 @blp.response(204)
 def vote_poll(data, number):
     """Vote in a poll; answers are counted from 1 (needs signal-cli 0.13.22 or newer)."""
-    cli = signal_cli()
-    cli.require("0.13.22", "Polls")
-    vote_count = service_state().next_vote_count(number, data["poll_author"], data["poll_timestamp"])
-    cli.vote_poll(
+    signal_cli().vote_poll(
         number,
         data["recipient"],
         data["poll_author"],
         data["poll_timestamp"],
         [answer - 1 for answer in data["selected_answers"]],
-        vote_count,
+        lambda: service_state().next_vote_count(number, data["poll_author"], data["poll_timestamp"]),
     )
 
 

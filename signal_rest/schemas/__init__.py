@@ -284,7 +284,62 @@ class EmptySchema(Schema):
     """An empty JSON object: the answer of a creation that has nothing to tell (``{}``)."""
 
 
-class TimestampSchema(Schema):
-    """A sent message's timestamp (a string of milliseconds)."""
+class _AbsentIsNone:
+    """Dumps a key signal-cli left out of its output as if it had printed ``null``."""
 
-    timestamp = fields.String()
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, dump_default=None, **kwargs)
+
+
+class NullableText(_AbsentIsNone, fields.String):
+    """A text signal-cli may leave out: dumped as ``null`` then."""
+
+
+class TextOrEmpty(_AbsentIsNone, fields.String):
+    """A text signal-cli may leave out or print as ``null``: dumped as ``""`` then."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return super()._serialize(value or "", attr, obj, **kwargs)
+
+
+class Flag(_AbsentIsNone, fields.Boolean):
+    """A yes/no signal-cli may leave out (no)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return bool(value)
+
+
+class NumberText(_AbsentIsNone, fields.String):
+    """A number signal-cli printed (a timestamp, a timer), as text: ``"0"`` when it printed none."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return str(value or 0)
+
+
+class IntegerOrZero(_AbsentIsNone, fields.Integer):
+    """A number signal-cli may leave out or print as ``null`` (0)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return super()._serialize(value or 0, attr, obj, **kwargs)
+
+
+class TimestampText(_AbsentIsNone, fields.String):
+    """The timestamp signal-cli printed for a message it sent, as text (``""`` when it printed none)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return "" if value is None else str(value)
+
+
+class WholeEntry(fields.Nested):
+    """A nested object dumped from the same signal-cli entry as its parent (not from one of its keys)."""
+
+    _CHECK_ATTRIBUTE = False
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return super()._serialize(obj, attr, obj, **kwargs)
+
+
+class TimestampSchema(Schema):
+    """A sent message's timestamp (a string of milliseconds), dumped from signal-cli's send result."""
+
+    timestamp = TimestampText()

@@ -42,7 +42,7 @@ class UsernameResultSchema(Schema):
     """The username Signal gave, and its link."""
 
     username = fields.String()
-    username_link = fields.String()
+    username_link = fields.String(attribute="usernameLink", dump_default="")
 
 
 class PinSchema(Schema):

@@ -4,8 +4,13 @@ from marshmallow import fields, validate
 
 from ..extensions import Schema
 from . import (
+    Flag,
+    NullableText,
+    NumberText,
     Recipient,
     Text,
+    TextOrEmpty,
+    WholeEntry,
     WholeNumber,
 )
 
@@ -27,33 +32,54 @@ class UpdateContactSchema(Schema):
 class NicknameSchema(Schema):
     """The nickname one gave a contact."""
 
-    name = fields.String(allow_none=True)
-    given_name = fields.String(allow_none=True)
-    family_name = fields.String(allow_none=True)
+    name = NullableText(allow_none=True, attribute="nickName")
+    given_name = NullableText(allow_none=True, attribute="nickGivenName")
+    family_name = NullableText(allow_none=True, attribute="nickFamilyName")
 
 
 class ContactProfileSchema(Schema):
     """What a contact's profile says."""
 
-    given_name = fields.String(allow_none=True)
-    lastname = fields.String(allow_none=True)
-    about = fields.String(allow_none=True)
-    has_avatar = fields.Boolean()
-    last_updated_timestamp = fields.String()
+    given_name = NullableText(allow_none=True, attribute="givenName")
+    lastname = NullableText(allow_none=True, attribute="familyName")
+    about = NullableText(allow_none=True)
+    has_avatar = Flag(attribute="hasAvatar")
+    last_updated_timestamp = NumberText(attribute="lastUpdateTimestamp")
+
+
+class ProfileName(fields.String):
+    """The name a contact's profile gives: given and family name."""
+
+    # the profile is also dumped whole, and marshmallow lets only one field take its value from a key
+    _CHECK_ATTRIBUTE = False
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        profile = obj.get("profile") or {}
+        return " ".join(filter(None, (profile.get("givenName"), profile.get("familyName"))))
+
+
+class ContactProfile(fields.Nested):
+    """A contact's profile; empty when signal-cli knows none."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, dump_default=None, **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return super()._serialize(value or {}, attr, obj, **kwargs)
 
 
 class ContactSchema(Schema):
     """A contact as the standard API describes it."""
 
-    number = fields.String(allow_none=True)
-    uuid = fields.String(allow_none=True)
-    name = fields.String()
-    profile_name = fields.String()
-    username = fields.String()
-    color = fields.String()
-    blocked = fields.Boolean()
-    message_expiration = fields.String()
-    note = fields.String()
-    given_name = fields.String()
-    nickname = fields.Nested(NicknameSchema)
-    profile = fields.Nested(ContactProfileSchema)
+    number = NullableText(allow_none=True)
+    uuid = NullableText(allow_none=True)
+    name = TextOrEmpty()
+    profile_name = ProfileName()
+    username = TextOrEmpty()
+    color = TextOrEmpty()
+    blocked = Flag(attribute="isBlocked")
+    message_expiration = NumberText(attribute="messageExpirationTime")
+    note = TextOrEmpty()
+    given_name = TextOrEmpty(attribute="givenName")
+    nickname = WholeEntry(NicknameSchema)
+    profile = ContactProfile(ContactProfileSchema)

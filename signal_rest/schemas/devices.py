@@ -7,6 +7,8 @@ from marshmallow import fields, validate
 from ..extensions import Schema
 from . import (
     FullMatch,
+    NullableText,
+    NumberText,
     Text,
     WholeNumber,
 )
@@ -60,10 +62,10 @@ class AddDeviceSchema(Schema):
 class DeviceSchema(Schema):
     """A linked device."""
 
-    id = fields.Integer()
-    name = fields.String(allow_none=True)
-    last_seen_timestamp = fields.String()
-    creation_timestamp = fields.String()
+    id = fields.Integer(dump_default=None)
+    name = NullableText(allow_none=True)
+    last_seen_timestamp = NumberText(attribute="lastSeenTimestamp")
+    creation_timestamp = NumberText(attribute="createdTimestamp")
 
 
 class DeviceLinkSchema(Schema):

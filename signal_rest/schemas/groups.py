@@ -2,14 +2,20 @@
 
 import marshmallow as ma
 from marshmallow import fields, validate
+from marshmallow.experimental.context import Context
 
 from ..extensions import Schema
 from . import (
     Base64Attachment,
+    Flag,
+    IntegerOrZero,
     Recipient,
     Text,
+    TextOrEmpty,
     Timestamp,
+    WholeEntry,
     WholeNumber,
+    group_id_to_api,
     item_list,
 )
 
@@ -72,39 +78,92 @@ class GroupQueryArgsSchema(Schema):
     expand = fields.Boolean(load_default=False)
 
 
+class GroupIdForm(fields.String):
+    """A signal-cli group id, the entry's ``key`` (or, without one, the whole object dumped): in the
+    standard API's ``group.…`` form, or with ``internal`` as signal-cli prints it."""
+
+    # marshmallow lets only one field take its value from an attribute, and two forms show one id
+    _CHECK_ATTRIBUTE = False
+
+    def __init__(self, key=None, *, internal=False, **kwargs):
+        super().__init__(**kwargs)
+        self.key = key
+        self.internal = internal
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        group_id = obj if self.key is None else obj[self.key]
+        return group_id if self.internal else group_id_to_api(group_id)
+
+
 class GroupCreatedSchema(Schema):
     """The id of a new group, in every form clients know."""
 
-    id = fields.String()
-    group_id = fields.String()
-    internal_id = fields.String()
+    id = GroupIdForm()
+    group_id = GroupIdForm()
+    internal_id = GroupIdForm(internal=True)
+
+
+#: the dump context of a group listing: ``{"expand": True}`` dumps people as ``{number, uuid}`` objects
+PeopleContext = Context[dict]
+
+
+class Person(fields.Raw):
+    """A member (or admin, invitee, ...) of a group: its number, else its UUID; with
+    ``expand`` in the :data:`PeopleContext` an object of both."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if PeopleContext.get({}).get("expand"):
+            return {"number": value.get("number"), "uuid": value.get("uuid")}
+        return value.get("number") or value.get("uuid")
+
+
+class People(fields.List):
+    """A list of :class:`Person`; none when signal-cli prints none."""
+
+    def __init__(self, **kwargs):
+        super().__init__(Person(), dump_default=None, **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return super()._serialize(value or [], attr, obj, **kwargs)
+
+
+class Permission(fields.String):
+    """Who may do something in a group, from signal-cli's ``ONLY_ADMINS``/``EVERY_MEMBER``."""
+
+    _NAMES = {"ONLY_ADMINS": "only-admins", "EVERY_MEMBER": "every-member"}
+
+    def __init__(self, **kwargs):
+        super().__init__(dump_default=None, **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return self._NAMES.get(value, "every-member")
 
 
 class GroupPermissionsSchema(Schema):
     """A group's permissions in the standard API's words."""
 
-    add_members = fields.String()
-    edit_group = fields.String()
-    send_messages = fields.String()
+    add_members = Permission(attribute="permissionAddMember")
+    edit_group = Permission(attribute="permissionEditDetails")
+    send_messages = Permission(attribute="permissionSendMessage")
 
 
 class GroupSchema(Schema):
     """A group as both APIs describe it."""
 
-    id = fields.String()
-    internal_id = fields.String()
-    name = fields.String()
-    description = fields.String()
-    members = fields.List(fields.Raw())
-    blocked = fields.Boolean()
-    member = fields.Boolean()
-    pending_invites = fields.List(fields.Raw())
-    pending_requests = fields.List(fields.Raw())
-    invite_link = fields.String()
-    admins = fields.List(fields.Raw())
-    banned = fields.List(fields.Raw())
-    permissions = fields.Nested(GroupPermissionsSchema)
-    message_expiration_timer = fields.Integer()
+    id = GroupIdForm("id")
+    internal_id = GroupIdForm("id", internal=True)
+    name = TextOrEmpty()
+    description = TextOrEmpty()
+    members = People()
+    blocked = Flag(attribute="isBlocked")
+    member = Flag(attribute="isMember")
+    pending_invites = People(attribute="pendingMembers")
+    pending_requests = People(attribute="requestingMembers")
+    invite_link = TextOrEmpty(attribute="groupInviteLink")
+    admins = People()
+    banned = People()
+    permissions = WholeEntry(GroupPermissionsSchema)
+    message_expiration_timer = IntegerOrZero(attribute="messageExpirationTime")
 
 
 class MembersSchema(Schema):

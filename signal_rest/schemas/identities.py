@@ -8,6 +8,9 @@ from marshmallow import fields
 from ..extensions import Schema
 from . import (
     FullMatch,
+    NullableText,
+    NumberText,
+    TextOrEmpty,
 )
 
 _SAFETY_NUMBER = re.compile(r"^[0-9A-Za-z+/= ]{1,400}$")
@@ -36,9 +39,9 @@ class TrustSchema(Schema):
 class IdentitySchema(Schema):
     """An identity key the account knows."""
 
-    number = fields.String(allow_none=True)
-    uuid = fields.String(allow_none=True)
-    status = fields.String()
-    fingerprint = fields.String()
-    safety_number = fields.String()
-    added = fields.String()
+    number = NullableText(allow_none=True)
+    uuid = NullableText(allow_none=True)
+    status = TextOrEmpty(attribute="trustLevel")
+    fingerprint = TextOrEmpty()
+    safety_number = TextOrEmpty(attribute="safetyNumber")
+    added = NumberText(attribute="addedTimestamp")

@@ -1,13 +1,16 @@
 """Messages: sending, the old /v1/send, typing indicators, remote deletes and polls."""
 
 import re
+from dataclasses import dataclass
 
 import marshmallow as ma
 from flask import current_app
 from marshmallow import fields, validate
 
 from .. import config
+from ..errors import recipient_failures
 from ..extensions import Schema
+from ..signal_cli import GroupId
 from . import (
     Base64Attachment,
     FullMatch,
@@ -16,7 +19,9 @@ from . import (
     Recipient,
     Text,
     Timestamp,
+    TimestampText,
     WholeNumber,
+    group_id_to_api,
     item_list,
     parse_group_id,
     parse_recipient,
@@ -110,12 +115,45 @@ class SendMessageV1Schema(AccountMixin, Schema):
             raise ma.ValidationError("Give a message or an attachment.", "message")
 
 
+@dataclass(frozen=True)
+class Sent:
+    """A send as :class:`SendResultSchema` dumps it: signal-cli's result and the recipients asked for."""
+
+    result: dict
+    recipients: list
+
+
+def _api_recipient(recipient):
+    return group_id_to_api(recipient) if isinstance(recipient, GroupId) else recipient
+
+
+class SentTo(fields.Dict):
+    """``{timestamp: {"recipients": [...]}}``: whom a message went to, under its timestamp."""
+
+    _CHECK_ATTRIBUTE = False
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        timestamp = TimestampText().serialize("timestamp", obj.result)
+        recipients = [_api_recipient(recipient) for recipient in obj.recipients]
+        return super()._serialize({timestamp: {"recipients": recipients}}, attr, obj, **kwargs)
+
+
+class RecipientFailures(fields.Dict):
+    """``{"recipients": [...]}``: the recipients a send failed for; left out when there are none."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        failures = recipient_failures(value)
+        if not failures:
+            return ma.missing
+        return super()._serialize({"recipients": failures}, attr, obj, **kwargs)
+
+
 class SendResultSchema(Schema):
     """The result of a send, in the shape of both APIs."""
 
-    timestamp = fields.String()
-    timestamps = fields.Dict(keys=fields.String(), values=fields.Dict())
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.Dict()))
+    timestamp = TimestampText(attribute="result.timestamp")
+    timestamps = SentTo(keys=fields.String(), values=fields.Dict())
+    errors = RecipientFailures(attribute="result", keys=fields.String(), values=fields.List(fields.Dict()))
 
 
 class SendMessageV1StandardSchema(AccountMixin, Schema):
