@@ -34,6 +34,7 @@ def people_as_asked(view):
 
     return wrapper
 
+
 def _settings(data, avatar_path):
     return {
         "name": data.get("name"),
