@@ -11,11 +11,12 @@ per-recipient results, rate limits add the challenge tokens.
 """
 
 import errno
+import json
 import logging
 from http import HTTPStatus
 
 import marshmallow as ma
-from flask import jsonify
+from flask import current_app, jsonify
 from werkzeug.datastructures import Headers
 
 from . import signal_cli as sc
@@ -23,8 +24,23 @@ from .attachments import StorageError
 
 log = logging.getLogger(__name__)
 
-#: signal-cli failure -> HTTP status. The most specific class in an exception's MRO wins.
+
+class NoAccount(Exception):
+    """Raised when a request names no account, none is configured and none can be chosen."""
+
+
+class ServiceUnhealthy(Exception):
+    """Raised when a deep health check fails; ``checks`` says how each check went."""
+
+    def __init__(self, checks):
+        super().__init__("A health check failed.")
+        self.checks = checks
+
+
+#: failure -> HTTP status. The most specific class in an exception's MRO wins.
 STATUS_FOR_ERROR = {
+    NoAccount: 400,
+    ServiceUnhealthy: 503,
     sc.NotFound: 404,
     sc.UserError: 400,
     sc.UnsafeArgument: 400,
@@ -83,7 +99,7 @@ def error_response(status, message, *, errors=None, headers=None, **extra):
 
 
 def status_for(error):
-    """The HTTP status of a :class:`signal_cli.SignalCliError`."""
+    """The HTTP status of a failure: a :class:`signal_cli.SignalCliError` or one of this module's."""
     for cls in type(error).__mro__:
         if cls in STATUS_FOR_ERROR:
             return STATUS_FOR_ERROR[cls]
@@ -190,6 +206,23 @@ def handle_http_exception(error):
     return error_response(error.code, message, headers=headers)
 
 
+def handle_no_account(error):
+    """No account to act as: the error body with its status."""
+    return error_response(status_for(error), str(error))
+
+
+def handle_service_unhealthy(error):
+    """A failed deep health check: its own body (every check's outcome, as /v1/health gives it), not the error body."""
+    return health_response("failing", error.checks, status_for(error))
+
+
+def health_response(status, checks, code):
+    """The body of a deep health check: ``status`` ("ok" or "failing") and how each check went."""
+    return current_app.response_class(
+        json.dumps({"status": status, "checks": checks}), status=code, mimetype="application/json"
+    )
+
+
 def handle_storage_error(error):
     """An attachment could not be written: 507 when the disk is full, else 503."""
     log.error("%s", error)
@@ -205,5 +238,7 @@ def handle_unexpected_error(error):
 def register_error_handlers(app):
     """Install the handlers (HTTP errors reach :func:`handle_http_exception` through the Api)."""
     app.register_error_handler(sc.SignalCliError, handle_signal_cli_error)
+    app.register_error_handler(NoAccount, handle_no_account)
+    app.register_error_handler(ServiceUnhealthy, handle_service_unhealthy)
     app.register_error_handler(StorageError, handle_storage_error)
     app.register_error_handler(Exception, handle_unexpected_error)

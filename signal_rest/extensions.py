@@ -15,7 +15,7 @@ from flask_smorest import Blueprint as BaseBlueprint
 from webargs import core
 from webargs.flaskparser import FlaskParser, abort
 
-from . import errors
+from . import config, errors
 
 #: bytes read from the request body at a time
 _BODY_SLICE = 1 << 20
@@ -121,6 +121,12 @@ class Api(BaseApi):
             swagger_ui_url=url_for("swagger_ui_assets", filename=""),
             swagger_ui_config=self.config.get("OPENAPI_SWAGGER_UI_CONFIG", {}),
         )
+
+
+def account_or_default(number=None):
+    """The account a request acts as: the ``number`` it names, else the configured default account
+    (``None`` when there is neither)."""
+    return number or config.default_account(current_app.config)
 
 
 def signal_cli():

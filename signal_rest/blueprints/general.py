@@ -1,10 +1,9 @@
 """General: what the service is, and whether it is up."""
 
-import json
-
 from flask import current_app
 
 from ..config import VERSION
+from ..errors import ServiceUnhealthy, health_response
 from ..extensions import Blueprint, signal_cli
 from ..schemas.general import AboutSchema, HealthQueryArgsSchema, HealthSchema
 from ..signal_cli import SignalCliError
@@ -51,12 +50,9 @@ def health(args):
     if not args["deep"]:
         return None
     checks = {"signal_cli": _check_signal_cli(), "config_dir": _check_config_dir()}
-    healthy = all(check["ok"] for check in checks.values())
-    return current_app.response_class(
-        json.dumps({"status": "ok" if healthy else "failing", "checks": checks}),
-        status=200 if healthy else 503,
-        mimetype="application/json",
-    )
+    if not all(check["ok"] for check in checks.values()):
+        raise ServiceUnhealthy(checks)
+    return health_response("ok", checks, 200)
 
 
 def _check_signal_cli():

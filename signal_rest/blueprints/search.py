@@ -1,33 +1,24 @@
 """Search: which phone numbers are registered with Signal."""
 
-from flask import current_app
-
-from .. import config
-from ..extensions import Blueprint, signal_cli
-from ..schemas.search import SearchQueryArgsSchema, SearchResultSchema
-from ..signal_cli import UserError
+from ..errors import NoAccount
+from ..extensions import Blueprint, account_or_default, signal_cli
+from ..schemas.search import SearchQueryArgsSchema, SearchResultSchema, statuses_in_order
 
 blp = Blueprint("Search", __name__, description="Which phone numbers use Signal.")
 
 
 def _searching_account(number):
-    account = number or config.default_account(current_app.config)
+    account = account_or_default(number)
     if account:
         return account
     accounts = signal_cli().list_accounts()
     if not accounts:
-        raise UserError("No registered account to search with: register one, or name it with ?number=.")
+        raise NoAccount("No registered account to search with: register one, or name it with ?number=.")
     return accounts[0]
 
 
 def _search(account, numbers):
-    statuses = signal_cli().user_status(account, numbers)
-    registered = {}
-    for status in statuses:
-        for key in (status.get("recipient"), status.get("number")):
-            if key:
-                registered[key] = bool(status.get("isRegistered"))
-    return [{"number": number, "registered": registered.get(number, False)} for number in numbers]
+    return statuses_in_order(numbers, signal_cli().user_status(account, numbers))
 
 
 @blp.route("/v1/search")

@@ -4,12 +4,10 @@ import re
 from dataclasses import dataclass
 
 import marshmallow as ma
-from flask import current_app
 from marshmallow import fields, validate
 
-from .. import config
 from ..errors import recipient_failures
-from ..extensions import Schema
+from ..extensions import Schema, account_or_default
 from ..signal_cli import GroupId
 from . import (
     Base64Attachment,
@@ -38,14 +36,13 @@ class AccountMixin:
     @ma.post_load
     def default_account(self, data, **kwargs):
         """``number`` may be omitted when a default account is configured."""
-        if not data.get("number"):
-            account = config.default_account(current_app.config)
-            if not account:
-                raise ma.ValidationError(
-                    'No account given: add "number" or configure a default account (SIGNAL_REST_DEFAULT_ACCOUNT).',
-                    "number",
-                )
-            data["number"] = account
+        account = account_or_default(data.get("number"))
+        if not account:
+            raise ma.ValidationError(
+                'No account given: add "number" or configure a default account (SIGNAL_REST_DEFAULT_ACCOUNT).',
+                "number",
+            )
+        data["number"] = account
         return data
 
 

@@ -5,6 +5,7 @@ from marshmallow import fields, validate
 
 from ..extensions import Schema
 from . import (
+    Flag,
     PhoneNumber,
     parse_phone_number,
     shorten,
@@ -36,5 +37,12 @@ class SearchQueryArgsSchema(Schema):
 class SearchResultSchema(Schema):
     """Whether a number is registered with Signal."""
 
-    number = fields.String()
-    registered = fields.Boolean()
+    number = fields.String(attribute="recipient")
+    registered = Flag(attribute="isRegistered")
+
+
+def statuses_in_order(numbers, statuses):
+    """signal-cli's ``getUserStatus`` entry for each of ``numbers``, in their order, for
+    :class:`SearchResultSchema` (an empty one, unregistered, for a number it did not answer for)."""
+    by_key = {key: status for status in statuses for key in (status.get("recipient"), status.get("number")) if key}
+    return [{**by_key.get(number, {}), "recipient": number} for number in numbers]
