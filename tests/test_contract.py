@@ -15,6 +15,7 @@ import pytest
 
 from signal_rest import signal_cli as sc
 
+pytestmark = pytest.mark.contract
 ACCOUNT = "+4915112345678"
 OTHER = "+4915100000001"
 UUID = "a1b2c3d4-0000-4000-8000-000000000001"
