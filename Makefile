@@ -1,4 +1,5 @@
-# signal_rest: `make run` serves the API, `make test` runs every test. Both set everything up first.
+# signal_rest: `make run` serves the API, `make test` runs every test, `make check` all but the slow tiers.
+# Each sets everything up first.
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -19,7 +20,7 @@ PROVISION := yes
 endif
 export SIGNAL_CLI_BIN
 
-.PHONY: run test lint install provision clean
+.PHONY: run test check lint install provision clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +63,14 @@ run: provision
 test: provision
 	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
+# The fast loop: every test but the slow tiers (markers in setup.cfg): the real signal-cli (contract),
+# schemathesis, and what starts gunicorn, `make run` or the load test. Needs no provisioned signal-cli.
+# One worker per core: these tests are CPU-bound, more workers only add start-up and collection.
+CHECK_WORKERS ?= auto
+CHECK_TIERS := not contract and not schemathesis and not server
+check: install
+	$(BIN)/python -m pytest -n $(CHECK_WORKERS) -m "$(CHECK_TIERS)"
+
 # Benchmarks (tests/bench.py): prints one table, exits non-zero if a target fails; takes several minutes.
 .PHONY: bench
 bench: provision
@@ -75,6 +84,7 @@ load: install
 
 lint: install
 	$(BIN)/ruff check signal_rest tests wsgi.py setup.py
+	$(BIN)/ruff format --check signal_rest tests wsgi.py setup.py
 
 clean:
 	rm -rf $(VENV) $(SIGNAL_CLI_DIR) build dist *.egg-info .pytest_cache .ruff_cache

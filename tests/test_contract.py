@@ -16,6 +16,8 @@ from operation_cases import ACCOUNT, CASES, GROUP, OTHER
 
 from signal_rest import signal_cli as sc
 
+pytestmark = pytest.mark.contract
+
 #: what the real signal-cli answers each case with, when it is not "User … is not registered." (exit 1)
 EXPECTED = {
     # linking asks Signal's servers for a provisioning address first; offline that is exit 3

@@ -297,6 +297,7 @@ def assert_server_works(server, fake):
     assert_server_clean(server)
 
 
+@pytest.mark.server
 def test_client_hangs_up_halfway_through_the_body(server, fake):
     body = json.dumps({**SEND, "message": "never complete"}).encode()
     with socket.create_connection(("127.0.0.1", server.port)) as connection:
@@ -309,6 +310,7 @@ def test_client_hangs_up_halfway_through_the_body(server, fake):
     assert "never complete" not in [message["message"] for message in fake.sent_messages()]
 
 
+@pytest.mark.server
 def test_client_hangs_up_while_signal_cli_sends(server, fake):
     fake.add_fault(command="send", sleep=1.5, times=1)
     body = json.dumps({**SEND, "message": "sent although nobody waits"}).encode()
@@ -322,6 +324,7 @@ def test_client_hangs_up_while_signal_cli_sends(server, fake):
     assert_server_works(server, fake)
 
 
+@pytest.mark.server
 def test_client_hangs_up_while_messages_are_received(server, fake):
     fake.queue_messages(ACCOUNT, [message_line(ACCOUNT, OTHER, f"incoming {n}") for n in range(3)])
     fake.add_fault(command="receive", sleep=1.5, times=1)

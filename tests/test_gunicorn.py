@@ -11,6 +11,8 @@ import pytest
 from gunicorn_server import REPO, Gunicorn
 from helpers import ACCOUNT
 
+pytestmark = pytest.mark.server
+
 #: imports the configuration in a fresh process (it changes the environment) and prints its values
 CONF_DRIVER = r"""
 import json, os

@@ -6,6 +6,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from fake_signal_cli import FakeState
 from gunicorn_server import Gunicorn
 from helpers import ACCOUNT, OTHER, assert_error
@@ -301,6 +302,7 @@ def served_by_worker(metrics_dir, pid, route):
     return total
 
 
+@pytest.mark.server
 def test_gunicorn_workers_share_their_metrics(tmp_path, fake_bin, config_dir, fake):
     # where the fake logs `signal-cli --version` (it reads no --config)
     version_runs = FakeState(tmp_path / "gunicorn" / "xdg" / "signal-cli")

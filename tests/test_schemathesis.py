@@ -42,6 +42,8 @@ from schemathesis.generation.feedback import NO_FEEDBACK
 
 from signal_rest import create_app
 
+pytestmark = pytest.mark.schemathesis
+
 
 def _openapi_document():
     """The app's own OpenAPI document (building the app starts no process and writes no file)."""
