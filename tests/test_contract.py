@@ -50,7 +50,6 @@ RUN_DIRECTLY = {
     "argv",
     "stop",
     "close",
-    "require",
     "interrupt",
 }
 #: methods that start no signal-cli of their own: lookups built on another method, stored files

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from . import commands, grammar
-from .errors import BadOutput, ConfigDirUnusable, NotFound, NotSupported, SignalCliError
+from .errors import BadOutput, ConfigDirUnusable, NotFound, SignalCliError
 from .process import ProcessRunner
 from .results import interpret, redact
 from .versions import VersionCache
@@ -124,12 +124,6 @@ class SignalCli:
     def version(self):
         """signal-cli's version (``"0.13.19"``), asked once and remembered (see :mod:`.versions`)."""
         return self.versions.get()
-
-    def require(self, version, feature):
-        """Raise :class:`NotSupported` unless the installed signal-cli is at least ``version``."""
-        installed = self.version()
-        if grammar.version_tuple(installed) < grammar.version_tuple(version):
-            raise NotSupported(f"{feature} needs signal-cli {version} or newer; this service runs {installed}.")
 
     def probe(self):
         """Run ``signal-cli --version`` now (not remembered): proof that signal-cli starts. Returns
