@@ -140,6 +140,8 @@ COMMANDS = {
         _text("previewImage", "--preview-image"),
         _flag("viewOnce", "--view-once"),
         _flag("notifySelf", "--notify-self"),
+        _flag("noUrgent", "--no-urgent", since="0.14.0"),
+        _flag("voiceNote", "--voice-note", since="0.14.2"),
         _GROUPS,
         _RECIPIENTS,
     ),
@@ -152,7 +154,13 @@ COMMANDS = {
         _RECIPIENTS,
     ),
     "listGroups": _syntax(_GROUPS),
-    "updateGroup": _syntax(_word("groupId", "-g"), *_GROUP_SETTINGS),
+    "updateGroup": _syntax(
+        _word("groupId", "-g"),
+        *_GROUP_SETTINGS,
+        # exact names only: --member-l is ambiguous in 0.14.1+ (SIGNAL_CLI_0.14.md §3.4)
+        _text("memberLabel", "--member-label", since="0.14.1"),
+        _text("memberLabelEmoji", "--member-label-emoji", since="0.14.1"),
+    ),
     "quitGroup": _syntax(_word("groupId", "-g"), _flag("delete", "--delete")),
     "joinGroup": _syntax(_text("uri", "--uri")),
     "register": _syntax(_flag("voice", "--voice"), _text("captcha", "--captcha")),
@@ -233,6 +241,16 @@ COMMANDS = {
         *_PIN, _text("pinDuration", "--pin-duration"), _GROUPS, _RECIPIENTS, since="0.14.0", feature="Pinned messages"
     ),
     "sendUnpinMessage": _syntax(*_PIN, _GROUPS, _RECIPIENTS, since="0.14.0", feature="Pinned messages"),
+    # no positional recipients: the group is the audience
+    "sendAdminDelete": _syntax(*_PIN, _GROUPS, since="0.14.0", feature="Deleting a message as a group admin"),
+    # one attachment, one group (no --group alias); without a group the story goes to "My Story"
+    "sendStory": _syntax(
+        _text("attachment", "--attachment"),
+        _flag("noReplies", "--no-replies"),
+        _text("groupId", "--group-id", plain=True),
+        since="0.14.6",
+        feature="Stories",
+    ),
 }
 
 
