@@ -100,13 +100,17 @@ def parse_attachment(value):
     return Attachment(text=value, start=start, mime=mime, filename=filename)
 
 
+def media_type(attachment):
+    """The attachment's MIME type: the one its data URI gives, else the one its first bytes show (or None)."""
+    if attachment.mime:
+        return attachment.mime
+    kind = filetype.guess(binascii.a2b_base64(attachment.text[attachment.start : attachment.start + _SNIFF_CHARS]))
+    return kind.mime if kind is not None else None
+
+
 def _default_name(index, attachment):
     """``attachment-N`` with the extension of its MIME type, or of its content when none is given."""
-    mime = attachment.mime
-    if not mime:
-        kind = filetype.guess(binascii.a2b_base64(attachment.text[attachment.start : attachment.start + _SNIFF_CHARS]))
-        mime = kind.mime if kind is not None else None
-    extension = mimetypes.guess_extension(mime or "") or ""
+    extension = mimetypes.guess_extension(media_type(attachment) or "") or ""
     return f"attachment-{index}{extension}"
 
 

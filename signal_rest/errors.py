@@ -71,6 +71,12 @@ _CAPTCHA_HELP = (
     "copy the 'Open Signal' link (it starts with signalcaptcha://) and send it again as \"captcha\"."
 )
 
+_CAPTCHA_REJECTED = (
+    "Signal rejected the captcha: it may be outdated, already used or solved from a different IP address. "
+    "Solve a new one at https://signalcaptchas.org/challenge/generate.html from the network this service "
+    "uses and submit it again with POST /v1/accounts/{number}/rate-limit-challenge."
+)
+
 
 class ErrorSchema(ma.Schema):
     """The one error body of the service (documented on every operation)."""
@@ -138,6 +144,8 @@ def handle_signal_cli_error(error):
     failures = recipient_failures(error.result)
     if isinstance(error, sc.CaptchaRequired):
         message = _CAPTCHA_HELP
+    elif isinstance(error, sc.CaptchaRejected):
+        message = _CAPTCHA_REJECTED
     elif isinstance(error, sc.Untrusted):
         who = ", ".join(r.get("number") or r.get("uuid") or "?" for r in error.recipients) or "the recipients"
         message = (

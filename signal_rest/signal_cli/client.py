@@ -246,6 +246,14 @@ class SignalCli:
         """Delete a sent message for everyone; returns the send result."""
         return self.run(commands.remote_delete_command(recipient, timestamp), account)
 
+    def admin_delete(self, account, group_id, target_author, timestamp):
+        """As a group admin, delete anyone's message for every member; returns the send result."""
+        return self.run(commands.admin_delete_command(group_id, target_author, timestamp), account)
+
+    def send_story(self, account, attachment, *, group_id=None, allow_replies=True):
+        """Post a story (an image or video path) to a group or to "My Story"; returns the send result."""
+        return self.run(commands.story_command(attachment, group_id=group_id, allow_replies=allow_replies), account)
+
     def send_receipt(self, account, recipient, timestamp, *, receipt_type="read"):
         """Send a read or viewed receipt."""
         return self.run(commands.receipt_command(recipient, timestamp, receipt_type=receipt_type), account)
