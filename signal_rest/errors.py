@@ -10,7 +10,6 @@ seed API's shape. Validation errors add ``errors`` (field -> problems), failed s
 per-recipient results, rate limits add the challenge tokens.
 """
 
-import errno
 import json
 import logging
 from http import HTTPStatus
@@ -20,7 +19,7 @@ from flask import current_app, jsonify
 from werkzeug.datastructures import Headers
 
 from . import signal_cli as sc
-from .attachments import StorageError
+from .attachments import DiskFull, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +40,8 @@ class ServiceUnhealthy(Exception):
 STATUS_FOR_ERROR = {
     NoAccount: 400,
     ServiceUnhealthy: 503,
+    DiskFull: 507,
+    StorageError: 503,
     sc.NotFound: 404,
     sc.UserError: 400,
     sc.UnsafeArgument: 400,
@@ -232,9 +233,9 @@ def health_response(status, checks, code):
 
 
 def handle_storage_error(error):
-    """An attachment could not be written: 507 when the disk is full, else 503."""
+    """An attachment could not be written: 507 when the disk is full, else 503 (the table says)."""
     log.error("%s", error)
-    return error_response(507 if error.errno in (errno.ENOSPC, errno.EDQUOT) else 503, str(error))
+    return error_response(status_for(error), str(error))
 
 
 def handle_unexpected_error(error):
