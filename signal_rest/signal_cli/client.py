@@ -275,13 +275,12 @@ class SignalCli:
 
     def vote_poll(self, account, recipient, poll_author, poll_timestamp, answer_indexes, vote_count):
         """Vote in a poll; ``vote_count`` is a number or a function returning it (called after the version check)."""
-        probe = commands.poll_vote_command(recipient, poll_author, poll_timestamp, answer_indexes, 1)
-        grammar.check_supported(probe, self.version)
+        command = commands.poll_vote_command(recipient, poll_author, poll_timestamp, answer_indexes)
         if callable(vote_count):
             # the caller's counter moves on only for a vote that can be sent
+            grammar.check_supported(command, self.version)
             vote_count = vote_count()
-        command = commands.poll_vote_command(recipient, poll_author, poll_timestamp, answer_indexes, vote_count)
-        return self.run(command, account)
+        return self.run(command.given(voteCount=vote_count), account)
 
     def terminate_poll(self, account, recipient, poll_timestamp):
         """Close a poll."""

@@ -8,7 +8,7 @@ stdin) is :mod:`.grammar`'s business; :meth:`Command.jsonrpc` gives the same com
 request. Parameters that are not given are left out: ``None``, ``False`` flags and empty lists.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 class GroupId(str):
@@ -43,6 +43,10 @@ class Command:
         if request_id is not None:
             request["id"] = request_id
         return request
+
+    def given(self, **params):
+        """The same command with ``params`` added (a value known only once the command may run)."""
+        return replace(self, params={**self.params, **params})
 
 
 def _command(method, params=None, *, booleans=(), **settings):
@@ -384,8 +388,9 @@ def poll_create_command(recipient, question, answers, *, allow_multiple=True):
     return _command("sendPollCreate", {**params, **_recipients([recipient])})
 
 
-def poll_vote_command(recipient, poll_author, poll_timestamp, answer_indexes, vote_count):
-    """``sendPollVote`` (>= 0.13.22): vote for answers (zero-based indexes); ``vote_count`` grows per vote."""
+def poll_vote_command(recipient, poll_author, poll_timestamp, answer_indexes, vote_count=None):
+    """``sendPollVote`` (>= 0.13.22): vote for answers (zero-based indexes); ``vote_count`` grows per vote
+    (it may be left out here and given later with :meth:`Command.given`)."""
     params = {
         "pollAuthor": poll_author,
         "pollTimestamp": poll_timestamp,
