@@ -6,6 +6,7 @@ and ``[]`` mean "absent", and validation failures are 400 in the one error shape
 """
 
 import json
+import threading
 from collections.abc import Mapping
 
 import marshmallow as ma
@@ -98,9 +99,43 @@ class Blueprint(BaseBlueprint):
 
 
 class Api(BaseApi):
-    """flask-smorest Api whose HTTP errors use the service's one error body (and document it)."""
+    """flask-smorest Api whose HTTP errors use the service's one error body (and document it).
+
+    Its blueprints' views are documented when the OpenAPI document is first needed, not when they
+    are registered: writing that document costs as much as registering every route, and most apps
+    (every worker that is never asked for ``/docs``, every test's app) never serve it.
+    """
 
     ERROR_SCHEMA = errors.ErrorSchema
+
+    def __init__(self, app=None, **kwargs):
+        self._undocumented = []
+        self._documenting = threading.Lock()
+        self._spec = None
+        super().__init__(app, **kwargs)
+
+    @property
+    def spec(self):
+        """The OpenAPI document being built, with every registered blueprint's views in it."""
+        if self._undocumented:
+            with self._documenting:
+                while self._undocumented:
+                    blp, name, parameters = self._undocumented.pop(0)
+                    blp.register_views_in_doc(self, self._app, self._spec, name=name, parameters=parameters)
+                    self._spec.tag({"name": name, "description": blp.description})
+        return self._spec
+
+    @spec.setter
+    def spec(self, value):
+        self._spec = value
+
+    def register_blueprint(self, blp, *, parameters=None, **options):
+        """Register ``blp`` on the app now and in the OpenAPI document when that is needed (the
+        order of registration is kept, so the tags keep their order)."""
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        self._undocumented.append((blp, name, parameters))
 
     def handle_http_exception(self, error):
         """Route every HTTP error through :mod:`signal_rest.errors`."""
