@@ -60,8 +60,13 @@ run: provision
 	  *) exec $(GUNICORN) ;; \
 	esac
 
+# pytest rewrites the assertions of every module of its plugins' packages (hypothesis, schemathesis, ...)
+# and of the tests, and keeps the result as bytecode; where PYTHONDONTWRITEBYTECODE is set it would redo
+# that in every worker of every run (about 5 s each). An empty value lets Python write bytecode.
+PYTEST = PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest
+
 test: provision
-	$(BIN)/python -m pytest -n $(TEST_WORKERS)
+	$(PYTEST) -n $(TEST_WORKERS)
 
 # The fast loop: every test but the slow tiers (markers in setup.cfg): the real signal-cli (contract),
 # schemathesis, and what starts gunicorn, `make run` or the load test. Needs no provisioned signal-cli.
@@ -69,7 +74,7 @@ test: provision
 CHECK_WORKERS ?= auto
 CHECK_TIERS := not contract and not schemathesis and not server
 check: install
-	$(BIN)/python -m pytest -n $(CHECK_WORKERS) -m "$(CHECK_TIERS)"
+	$(PYTEST) -n $(CHECK_WORKERS) -m "$(CHECK_TIERS)"
 
 # Benchmarks (tests/bench.py): prints one table, exits non-zero if a target fails; takes several minutes.
 .PHONY: bench
