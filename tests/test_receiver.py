@@ -16,6 +16,7 @@ import threading
 import time
 import urllib.request
 
+import pytest
 from receiving_support import (
     ACCOUNT,
     OTHER_ACCOUNT,
@@ -57,6 +58,7 @@ def _start_receiver(env):
     )
 
 
+@pytest.mark.server
 def test_receiver_killed_at_any_point_loses_nothing(fake_bin, config_dir, fake):
     with WebhookTarget() as target:
         fake.add_account(OTHER_ACCOUNT)
@@ -162,6 +164,7 @@ def _free_port():
         return probe.getsockname()[1]
 
 
+@pytest.mark.server
 def test_make_run_starts_and_stops_the_receiver_with_gunicorn(fake_bin, config_dir, fake):
     queue_texts(fake, ACCOUNT, 3, "a")
     port = _free_port()
