@@ -9,6 +9,7 @@ from scripted import script, scripted_cli
 
 from signal_rest.signal_cli import (
     AccountBusy,
+    BadOutput,
     ConfigDirUnusable,
     GroupId,
     ServiceBusy,
@@ -189,3 +190,31 @@ def test_an_unwritable_config_dir_is_said_before_signal_cli_runs(tmp_path):
     with pytest.raises(ConfigDirUnusable) as raised:
         cli.list_groups(ACCOUNT)
     assert "SIGNAL_CLI_CONFIG_DIR" in raised.value.message
+
+
+# --- link: the URI after whatever comes first --------------------------------------------------------------
+
+
+def test_link_finds_the_uri_after_a_qr_code(tmp_path):
+    # 0.14.0+ draws the code with block characters between escape lines when it sees a console
+    cli = scripted_cli(
+        tmp_path,
+        r"""
+        printf '\033[0m\n\342\226\210\342\226\210  \342\226\210\342\226\210\n\342\226\210  \342\226\210\n\033[0m\n'
+        echo 'sgnl://linkdevice?uuid=abc&pub_key=def'
+        sleep 0.2
+        echo 'Associated with: +4915112345678'
+        """,
+    )
+    assert cli.link("kitchen", lifetime=5) == "sgnl://linkdevice?uuid=abc&pub_key=def"
+    deadline = time.monotonic() + 5
+    while cli.pending_links and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert cli.pending_links == 0
+
+
+def test_link_without_a_uri_names_what_it_printed(tmp_path):
+    cli = scripted_cli(tmp_path, "printf '\\033[0m\\n'\necho 'Link request error: Connection closed!'\n")
+    with pytest.raises(BadOutput) as raised:
+        cli.link("kitchen", lifetime=5)
+    assert "Link request error" in raised.value.message

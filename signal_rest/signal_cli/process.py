@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import random
+import re
 import selectors
 import shlex
 import signal
@@ -27,6 +28,9 @@ from .errors import AccountBusy, BadOutput, ConfigDirUnusable, ServiceBusy, Sign
 from .results import Finished, result, strip_log_lines
 
 log = logging.getLogger(__name__)
+
+#: a line of nothing but ANSI escape sequences (what ``link`` prints around its QR code)
+_ESCAPES_ONLY = re.compile(r"(\x1b\[[0-9;?]*[A-Za-z])+")
 
 #: seconds between SIGTERM and SIGKILL when a run is stopped (receive ends cleanly on SIGTERM)
 STOP_GRACE = 3.0
@@ -330,7 +334,7 @@ class ProcessRunner:
         """
         process = self.start(argv, redacted)
         try:
-            line = _first_line(process, first_line_timeout)
+            line = _link_line(process, first_line_timeout)
         except BaseException:
             self.stop(process)
             raise
@@ -384,20 +388,34 @@ def _take_lines(buffer, items, on_line):
         items.append(item)
 
 
-def _first_line(process, timeout):
-    """The first stdout line of ``process`` (None at EOF); SignalCliTimeout after ``timeout``."""
+#: what ``link`` may print before its URI (0.14.0+ draws a QR code first when it sees a console)
+_LINK_PREAMBLE_MAX = 64 * 1024
+
+
+def _link_line(process, timeout):
+    """The ``sgnl://`` line ``link`` prints, skipping anything before it (a QR code drawn with
+    block characters, terminal escapes); the first other line instead if the URI never comes, and
+    None at EOF with nothing printed. SignalCliTimeout after ``timeout``."""
     deadline = time.monotonic() + timeout
     buffer = bytearray()
+    other = None
     with selectors.DefaultSelector() as selector:
         selector.register(process.stdout, selectors.EVENT_READ)
-        while b"\n" not in buffer:
+        while True:
+            while (end := buffer.find(b"\n")) >= 0:
+                line = bytes(buffer[:end]).decode("utf-8", "replace").strip()
+                del buffer[: end + 1]
+                if line.startswith("sgnl://"):
+                    return line
+                if other is None and line and not _ESCAPES_ONLY.fullmatch(line):
+                    other = line
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise SignalCliTimeout(f"signal-cli link printed no device link within {timeout:g} seconds.")
             if not selector.select(remaining):
                 continue
             chunk = os.read(process.stdout.fileno(), 4096)
-            if not chunk:
-                return None
+            if not chunk or len(buffer) > _LINK_PREAMBLE_MAX:
+                rest = bytes(buffer).decode("utf-8", "replace").strip()
+                return rest if rest.startswith("sgnl://") else other or rest or None
             buffer += chunk
-    return bytes(buffer).split(b"\n", 1)[0].decode("utf-8", "replace").strip()
