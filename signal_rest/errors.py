@@ -147,6 +147,11 @@ def handle_signal_cli_error(error):
         message = _CAPTCHA_HELP
     elif isinstance(error, sc.CaptchaRejected):
         message = _CAPTCHA_REJECTED
+    elif isinstance(error, sc.NoVerificationSession):
+        message = (
+            "There is no registration to verify: ask for a code with POST /v1/register/{number} first, "
+            "then verify with the code Signal sent."
+        )
     elif isinstance(error, sc.Untrusted):
         who = ", ".join(r.get("number") or r.get("uuid") or "?" for r in error.recipients) or "the recipients"
         message = (

@@ -10,6 +10,7 @@ from signal_rest.signal_cli import (
     GroupId,
     NotFound,
     NotRegistered,
+    NoVerificationSession,
     RateLimited,
     ServerError,
     UnexpectedError,
@@ -74,6 +75,14 @@ def test_strip_log_lines(stderr, stripped):
         # a rejected challenge captcha: exit 6 since 0.14.3, exit 1 with the same text before
         (6, "", _CAPTCHA_REJECTED, CaptchaRejected, "Captcha rejected"),
         (1, "", _CAPTCHA_REJECTED, CaptchaRejected, "Captcha rejected"),
+        # verify with no registration: exit 3 since 0.13.21, the caller's mistake rather than the server's
+        (
+            3,
+            "",
+            "Verify error: No registration verification session active",
+            NoVerificationSession,
+            "No registration",
+        ),
         (143, "", "", UnexpectedError, "exit 143"),
     ],
 )

@@ -72,6 +72,10 @@ class CaptchaRejected(UserError):
     """Raised when Signal rejected the captcha of a rate-limit challenge (exit 6 since 0.14.3, exit 1 before)."""
 
 
+class NoVerificationSession(UserError):
+    """Raised when ``verify`` finds no registration to verify (exit 3 since 0.13.21)."""
+
+
 class NotFound(UserError):
     """Raised when the thing an operation acts on (group, contact, attachment, avatar, device) does not exist."""
 

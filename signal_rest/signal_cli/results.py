@@ -18,6 +18,7 @@ from .errors import (
     CaptchaRequired,
     NotFound,
     NotRegistered,
+    NoVerificationSession,
     RateLimited,
     ServerError,
     SignalCliTimeout,
@@ -135,6 +136,9 @@ def result(command, argv, returncode, stdout, stderr):
     if returncode == 3 and "[404]" in message and command.target:
         # Signal's servers do not know the thing (removeDevice of an unknown device)
         raise NotFound(message, **details)
+    if returncode == 3 and "No registration verification session active" in message:
+        # 0.13.21+: verify before register is the caller's mistake, not a server failure
+        raise NoVerificationSession(message, **details)
     if returncode == 3:
         raise ServerError(_first_line(message) or "signal-cli could not reach Signal's servers.", **details)
     raise UnexpectedError(
