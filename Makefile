@@ -14,6 +14,12 @@ SIGNAL_CLI_DIR ?= .signal-cli
 # pytest-xdist workers (the contract tests start a JVM per case)
 TEST_WORKERS ?= 4
 
+# the signal-cli release to provision (default 0.14.6; see README, "Provisioning signal-cli") and an
+# optional pin of its asset's SHA-256; both reach the provisioning through the environment
+SIGNAL_CLI_VERSION ?=
+SIGNAL_CLI_SHA256 ?=
+export SIGNAL_CLI_VERSION SIGNAL_CLI_SHA256
+
 ifeq ($(strip $(SIGNAL_CLI_BIN)),)
 SIGNAL_CLI_BIN := $(abspath $(SIGNAL_CLI_DIR))/bin/signal-cli
 PROVISION := yes
