@@ -1312,3 +1312,46 @@ def test_release_versions_take_the_release_path():
     assert provision.releases.requested(None).version == provision.DEFAULT_VERSION == "0.14.6"
     assert provision.releases.requested("0.13.19").from_npm
     assert not provision.releases.requested("0.13.23").from_npm
+
+
+def run_make_provision(tmp_path, *arguments, environment=None):
+    """``make provision`` with a virtualenv whose python only echoes its arguments: the command the
+    Makefile would run. Returns the finished process."""
+    venv = tmp_path / "venv"
+    write_executable(venv / "bin" / "python", '#!/bin/sh\necho "$*"\n')
+    (venv / "clients").mkdir()
+    # newer than setup.cfg and setup.py: the install step has nothing to do
+    for marker in (venv / ".installed", venv / "clients" / ".installed"):
+        marker.touch()
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("SIGNAL_CLI_", "MAKE"))}
+    return subprocess.run(
+        ["make", "-s", "--no-print-directory", "provision", f"VENV={venv}", f"SIGNAL_CLI_DIR={tmp_path / 'sc'}"]
+        + list(arguments),
+        cwd=Path(provision.__file__).parents[2],
+        env={**env, **(environment or {})},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("given_as", ["make variables", "environment"])
+def test_make_provision_passes_the_version_and_the_pin_through(tmp_path, given_as):
+    settings = {"SIGNAL_CLI_VERSION": "0.14.5", "SIGNAL_CLI_SHA256": "ab" * 32}
+    if given_as == "make variables":
+        result = run_make_provision(tmp_path, *(f"{key}={value}" for key, value in settings.items()))
+    else:
+        result = run_make_provision(tmp_path, environment=settings)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        *("-m", "signal_rest.provision", "--dest", str(tmp_path / "sc")),
+        *("--signal-cli-version", "0.14.5", "--signal-cli-sha256", "ab" * 32),
+    ]
+
+
+def test_make_provision_without_a_version_leaves_the_choice_to_provisioning(tmp_path):
+    result = run_make_provision(tmp_path)
+
+    assert (result.returncode, result.stdout) == (0, f"-m signal_rest.provision --dest {tmp_path / 'sc'}\n")
