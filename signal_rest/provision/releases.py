@@ -160,7 +160,7 @@ def api_digest(request) -> str:
     try:
         assets = json.loads(body)["assets"]
         digest = next(asset.get("digest") for asset in assets if asset.get("name") == request.asset)
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         raise ReleaseUnreachable(f"{url} did not answer with a release (no JSON with assets)") from None
     except StopIteration:
         raise ReleaseRefused(
