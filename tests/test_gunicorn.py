@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from fake_signal_cli import write_executable
 from gunicorn_server import REPO, Gunicorn
 from helpers import ACCOUNT
 
@@ -177,3 +178,16 @@ def test_access_log_has_request_id_and_duration(tmp_path, fake_bin, config_dir, 
     assert int(slow["bytes"]) > 0
     missing = lines[generated]
     assert (missing["request"], missing["status"]) == ("GET /no/such/route HTTP/1.1", "404")
+
+
+@pytest.mark.parametrize(("version", "warned"), [("0.13.19", True), ("0.14.6", False)])
+def test_the_start_warns_when_signal_cli_cannot_work_with_signals_servers(tmp_path, config_dir, version, warned):
+    signal_cli = write_executable(tmp_path / "bin", version=version)
+    with Gunicorn(
+        tmp_path / "gunicorn", workers=1, SIGNAL_CLI_BIN=signal_cli, SIGNAL_CLI_CONFIG_DIR=config_dir
+    ) as server:
+        assert server.request("GET", "/v1/about")[0] == 200
+        server.stop()
+    warnings = [line for line in server.stderr().splitlines() if "[WARNING]" in line]
+    expected = f"signal-cli {version} can serve tests and offline work but cannot register or stay registered"
+    assert any(expected in line and "SIGNAL_CLI_VERSION=0.14.6" in line for line in warnings) is warned

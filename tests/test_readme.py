@@ -6,6 +6,7 @@ import docutils.core
 import docutils.utils
 
 from signal_rest import config
+from signal_rest.signal_cli.status import assess
 
 README = Path(__file__).resolve().parent.parent / "README.rst"
 
@@ -23,3 +24,10 @@ def test_readme_documents_every_setting():
     text = README.read_text("utf-8")
     missing = [name for name in config.SETTINGS if f"``{name}``" not in text]
     assert missing == []
+
+
+def test_readme_shows_the_warning_for_an_old_signal_cli_as_the_service_words_it():
+    words = " ".join(README.read_text("utf-8").split())
+    assert assess("0.13.19").warning in words
+    assert "make provision SIGNAL_CLI_VERSION=0.14.6" in words
+    assert "make test SIGNAL_CLI_VERSION=0.14.6" in words

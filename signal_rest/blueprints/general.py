@@ -6,7 +6,6 @@ from ..config import VERSION
 from ..errors import ServiceUnhealthy, health_response
 from ..extensions import Blueprint, signal_cli
 from ..schemas.general import AboutSchema, HealthQueryArgsSchema, HealthSchema
-from ..signal_cli import SignalCliError
 
 blp = Blueprint("General", __name__, description="What the service is and whether it is up.")
 
@@ -20,18 +19,20 @@ def about():
     """Describe the service: API versions, its version and signal-cli's.
 
     signal-cli's version is asked once and remembered, so this never starts signal-cli per call.
+    `signal_cli_supported` says whether that signal-cli can work with Signal's servers today
+    (null: unknown); when it cannot, `signal_cli_warning` says why and what to do.
     """
-    try:
-        signal_cli_version = signal_cli().version()
-    except SignalCliError as error:
-        current_app.logger.warning("signal-cli version unknown: %s", error.message)
-        signal_cli_version = None
+    found = signal_cli().support()
+    if found.error is not None:
+        current_app.logger.warning("signal-cli version unknown: %s", found.error)
     return {
         "versions": ["v1", "v2"],
         "build": 2,
         "mode": "normal",
         "version": VERSION,
-        "signal_cli": signal_cli_version,
+        "signal_cli": found.version,
+        "signal_cli_supported": found.supported,
+        "signal_cli_warning": found.warning,
         "capabilities": CAPABILITIES,
     }
 
@@ -45,26 +46,13 @@ def health(args):
     """Answer 204 while the service is up (cheap: no signal-cli run).
 
     With `deep=true` also check that signal-cli runs and that its config dir is writable:
-    200 when both pass, 503 (saying which failed) otherwise.
+    200 when both pass, 503 (saying which failed) otherwise. The signal-cli check also carries
+    `supported` and `warning`, as in /v1/about: a signal-cli too old for Signal's servers still
+    passes (the service works; it cannot register).
     """
     if not args["deep"]:
         return None
-    checks = {"signal_cli": _check_signal_cli(), "config_dir": _check_config_dir()}
+    checks = signal_cli().health_checks()
     if not all(check["ok"] for check in checks.values()):
         raise ServiceUnhealthy(checks)
     return health_response("ok", checks, 200)
-
-
-def _check_signal_cli():
-    try:
-        return {"ok": True, "version": signal_cli().probe()}
-    except SignalCliError as error:
-        return {"ok": False, "error": error.message}
-
-
-def _check_config_dir():
-    try:
-        signal_cli().check_config_dir()
-    except SignalCliError as error:
-        return {"ok": False, "error": error.message}
-    return {"ok": True, "path": str(signal_cli().config_dir)}

@@ -12,7 +12,15 @@ class AboutSchema(Schema):
     build = fields.Integer()
     mode = fields.String()
     version = fields.String()
-    signal_cli = fields.String(allow_none=True)
+    signal_cli = fields.String(allow_none=True, metadata={"description": "signal-cli's version (null: unknown)."})
+    signal_cli_supported = fields.Boolean(
+        allow_none=True,
+        metadata={"description": "Whether this signal-cli can work with Signal's servers today (null: unknown)."},
+    )
+    signal_cli_warning = fields.String(
+        allow_none=True,
+        metadata={"description": "Why it cannot, and what to do (null: nothing to warn about)."},
+    )
     capabilities = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
 
 

@@ -12,7 +12,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from . import commands, grammar
+from . import commands, grammar, status
 from .errors import BadOutput, ConfigDirUnusable, NotFound, SignalCliError
 from .process import ProcessRunner
 from .results import interpret, redact
@@ -138,6 +138,15 @@ class SignalCli:
                 pass
         except OSError as exc:
             raise ConfigDirUnusable(f"{self.config_dir} is not writable: {exc.strerror}.") from None
+
+    def support(self):
+        """The installed signal-cli's version and whether it can work with Signal's servers, as a
+        :class:`.status.Support` (from the remembered version; never raises)."""
+        return status.support(self.version)
+
+    def health_checks(self):
+        """The deep health check as data (see :func:`.status.health_checks`); starts signal-cli once."""
+        return status.health_checks(self)
 
     def stop(self, process):
         """Stop ``process`` and everything it started (SIGTERM, then SIGKILL)."""

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from .errors import BadOutput
 
-_VERSION = re.compile(r"(\d+\.\d+\.\d+)")
+#: three or four numbers: 0.14.4.1 is a release of its own
+_VERSION = re.compile(r"(\d+\.\d+\.\d+(?:\.\d+)?)")
 
 
 def parse_version(text):
