@@ -36,7 +36,7 @@ EXPECTED = {
 EXPECTED_FROM = {
     # up to 0.13.20 verify without a registration session crashes (exit 2) after parsing; from
     # 0.13.21 it is exit 3 "Verify error: No registration verification session active"
-    "verify": [("0.13.19", sc.UnexpectedError), ("0.13.21", sc.ServerError)],
+    "verify": [("0.13.19", sc.UnexpectedError), ("0.13.21", sc.NoVerificationSession)],
 }
 #: cases that succeed for an unknown account in a new config dir (checked one by one below)
 SUCCEEDING = {"list_accounts", "delete_local_data", "delete_local_data-plain", "version"}
