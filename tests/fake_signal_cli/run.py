@@ -482,9 +482,8 @@ def global_config(version):
                     f'Failed to parse configuration file(s): Cannot deserialize value from String "{value}": '
                     f"not one of the values accepted for Enum class: {list(_CONFIG_CHOICES[key])}",
                 )
-            value = choice
         if dest is not None:
-            defaults[dest] = value
+            defaults[dest] = choice if key in _CONFIG_CHOICES else value
     return defaults
 
 
