@@ -55,7 +55,7 @@ def create_app(test_config=None):
     errors.register_error_handlers(app)
     # request ids first, so that even a 401 carries one
     _observe_requests(app, metrics)
-    auth.init_app(app, auth.load_tokens(app.config), config.default_account(app.config))
+    auth.init_app(app, auth.load_tokens(app.config))
     api = Api(app)
     converters.register_converters(app, api)
     register_blueprints(api)

@@ -10,6 +10,7 @@ held in memory.
 
 import binascii
 import contextlib
+import errno
 import mimetypes
 import os
 import re
@@ -31,7 +32,7 @@ _MAX_NAME_BYTES = 200
 
 
 class StorageError(Exception):
-    """Raised when an attachment cannot be written to a temporary file (a full disk, say)."""
+    """Raised when an attachment cannot be written to a temporary file (see :func:`storage_error`)."""
 
     def __init__(self, error):
         self.errno = error.errno
@@ -39,6 +40,15 @@ class StorageError(Exception):
             f"Cannot write the attachment to a temporary file in {tempfile.gettempdir()}: {error.strerror}. "
             "Free space there, or point TMPDIR at a place with room."
         )
+
+
+class DiskFull(StorageError):
+    """Raised when the disk (or the quota) of the temporary files is full."""
+
+
+def storage_error(error):
+    """The :class:`StorageError` for the ``OSError`` ``error``: :class:`DiskFull` when out of space."""
+    return (DiskFull if error.errno in (errno.ENOSPC, errno.EDQUOT) else StorageError)(error)
 
 
 @dataclass(frozen=True)
@@ -100,13 +110,17 @@ def parse_attachment(value):
     return Attachment(text=value, start=start, mime=mime, filename=filename)
 
 
+def media_type(attachment):
+    """The attachment's MIME type: the one its data URI gives, else the one its first bytes show (or None)."""
+    if attachment.mime:
+        return attachment.mime
+    kind = filetype.guess(binascii.a2b_base64(attachment.text[attachment.start : attachment.start + _SNIFF_CHARS]))
+    return kind.mime if kind is not None else None
+
+
 def _default_name(index, attachment):
     """``attachment-N`` with the extension of its MIME type, or of its content when none is given."""
-    mime = attachment.mime
-    if not mime:
-        kind = filetype.guess(binascii.a2b_base64(attachment.text[attachment.start : attachment.start + _SNIFF_CHARS]))
-        mime = kind.mime if kind is not None else None
-    extension = mimetypes.guess_extension(mime or "") or ""
+    extension = mimetypes.guess_extension(media_type(attachment) or "") or ""
     return f"attachment-{index}{extension}"
 
 
@@ -131,7 +145,7 @@ def materialized(attachments, prefix="signal-rest-"):
     try:
         directory = tempfile.mkdtemp(prefix=prefix)
     except OSError as exc:
-        raise StorageError(exc) from exc
+        raise storage_error(exc) from exc
     try:
         paths = []
         for index, attachment in enumerate(attachments, 1):
@@ -141,7 +155,7 @@ def materialized(attachments, prefix="signal-rest-"):
                 path = os.path.join(folder, attachment.filename or _default_name(index, attachment))
                 _write(path, attachment)
             except OSError as exc:
-                raise StorageError(exc) from exc
+                raise storage_error(exc) from exc
             paths.append(path)
         yield paths
     finally:

@@ -20,7 +20,7 @@ from flask import request
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Forbidden, Unauthorized
 
-from .extensions import request_json
+from .extensions import account_or_default, request_json
 from .schemas import parse_phone_number
 
 _TOKEN = re.compile(r"^[A-Za-z0-9._~+/=-]{16,512}\Z")
@@ -116,7 +116,7 @@ def find_token(tokens, presented):
     return found
 
 
-def _request_accounts(default_account):
+def _request_accounts():
     """Every account a request names: in its path, its query and its body (or the default one)."""
     named = set()
     if (request.view_args or {}).get("number"):
@@ -129,12 +129,13 @@ def _request_accounts(default_account):
         body = None
     if isinstance(body, dict) and isinstance(body.get("number"), str) and body["number"]:
         named.add(parse_phone_number(body["number"]) or body["number"])
-    elif request.endpoint and request.endpoint.startswith("Messages.send") and default_account:
-        named.add(default_account)
+    elif request.endpoint and request.endpoint.startswith("Messages.send") and account_or_default():
+        # a send body may leave out "number": it then goes out from the default account
+        named.add(account_or_default())
     return named
 
 
-def init_app(app, tokens, default_account=None):
+def init_app(app, tokens):
     """Require a token on every request but the open ones, when ``tokens`` is not empty."""
     if not tokens:
         return
@@ -153,7 +154,7 @@ def init_app(app, tokens, default_account=None):
         if token.read_only and (request.method not in ("GET", "HEAD", "OPTIONS") or request.endpoint in CONSUMING_GETS):
             raise Forbidden("This token is read-only; it cannot send, change or receive messages.")
         if token.accounts is not None and request.endpoint not in ACCOUNTLESS_READS:
-            accounts = _request_accounts(default_account)
+            accounts = _request_accounts()
             if not accounts:
                 raise Forbidden("This token is limited to some accounts; this endpoint names none.")
             forbidden = sorted(accounts - token.accounts)

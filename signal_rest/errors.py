@@ -10,7 +10,6 @@ seed API's shape. Validation errors add ``errors`` (field -> problems), failed s
 per-recipient results, rate limits add the challenge tokens.
 """
 
-import errno
 import json
 import logging
 from http import HTTPStatus
@@ -20,7 +19,7 @@ from flask import current_app, jsonify
 from werkzeug.datastructures import Headers
 
 from . import signal_cli as sc
-from .attachments import StorageError
+from .attachments import DiskFull, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +40,8 @@ class ServiceUnhealthy(Exception):
 STATUS_FOR_ERROR = {
     NoAccount: 400,
     ServiceUnhealthy: 503,
+    DiskFull: 507,
+    StorageError: 503,
     sc.NotFound: 404,
     sc.UserError: 400,
     sc.UnsafeArgument: 400,
@@ -69,6 +70,12 @@ _HTTP_MESSAGES = {
 _CAPTCHA_HELP = (
     "Signal requires a captcha. Open https://signalcaptchas.org/registration/generate.html, solve it, "
     "copy the 'Open Signal' link (it starts with signalcaptcha://) and send it again as \"captcha\"."
+)
+
+_CAPTCHA_REJECTED = (
+    "Signal rejected the captcha: it may be outdated, already used or solved from a different IP address. "
+    "Solve a new one at https://signalcaptchas.org/challenge/generate.html from the network this service "
+    "uses and submit it again with POST /v1/accounts/{number}/rate-limit-challenge."
 )
 
 
@@ -138,6 +145,8 @@ def handle_signal_cli_error(error):
     failures = recipient_failures(error.result)
     if isinstance(error, sc.CaptchaRequired):
         message = _CAPTCHA_HELP
+    elif isinstance(error, sc.CaptchaRejected):
+        message = _CAPTCHA_REJECTED
     elif isinstance(error, sc.Untrusted):
         who = ", ".join(r.get("number") or r.get("uuid") or "?" for r in error.recipients) or "the recipients"
         message = (
@@ -224,9 +233,9 @@ def health_response(status, checks, code):
 
 
 def handle_storage_error(error):
-    """An attachment could not be written: 507 when the disk is full, else 503."""
+    """An attachment could not be written: 507 when the disk is full, else 503 (the table says)."""
     log.error("%s", error)
-    return error_response(507 if error.errno in (errno.ENOSPC, errno.EDQUOT) else 503, str(error))
+    return error_response(status_for(error), str(error))
 
 
 def handle_unexpected_error(error):

@@ -146,6 +146,21 @@ NEWER_CASES = [
     ("pin", "pin_message", (ACCOUNT, GROUP, OTHER, 1732630000123), {}),
     ("pin-duration", "pin_message", (ACCOUNT, GROUP, UUID, 1), {"duration": 3600}),
     ("unpin", "pin_message", (ACCOUNT, GROUP, OTHER, 1), {"unpin": True, "duration": 5}),
+    (
+        "send-no-urgent-voice-note",
+        "send",
+        (ACCOUNT, [OTHER]),
+        {"attachments": ["{file}"], "no_urgent": True, "voice_note": True},
+    ),
+    (
+        "update_group-member-label",
+        "update_group",
+        (ACCOUNT, GROUP),
+        {"member_label": "-Ops lead", "member_label_emoji": "🛠"},
+    ),
+    ("admin-delete", "admin_delete", (ACCOUNT, GROUP, OTHER, 1732630000123), {}),
+    ("story", "send_story", (ACCOUNT, "{file}"), {}),
+    ("story-group-no-replies", "send_story", (ACCOUNT, "{file}"), {"group_id": GROUP, "allow_replies": False}),
 ]
 
 #: more argument combinations, for the golden argv test only

@@ -1,6 +1,7 @@
 """The error model and the conventions every endpoint shares (API.md §1): one JSON error shape,
 lenient bodies, path parameters, the docs, and every way signal-cli can fail."""
 
+import errno
 import json
 import os
 import re
@@ -12,6 +13,8 @@ import pytest
 from helpers import ACCOUNT, API_TAGS, OTHER, add_group_with_id, api_group_id, assert_error, b64, last_run, words
 
 import signal_rest
+from signal_rest.attachments import storage_error
+from signal_rest.errors import status_for
 
 SEND = {"number": ACCOUNT, "recipients": [OTHER], "message": "hi"}
 GROUPS = f"/v1/groups/{ACCOUNT}"
@@ -361,3 +364,8 @@ def test_captcha_is_400_saying_how_to_get_one(client, fake):
     fake.add_account(number, registered=False, captcha_required=True)
     body = assert_error(client.post(f"/v1/register/{number}"), 400, "signalcaptchas.org", "signalcaptcha://", "captcha")
     assert "--captcha" not in body["message"]
+
+
+@pytest.mark.parametrize(("code", "status"), [(errno.ENOSPC, 507), (errno.EDQUOT, 507), (errno.EACCES, 503)])
+def test_storage_failures_have_rows_in_the_status_table(code, status):
+    assert status_for(storage_error(OSError(code, os.strerror(code)))) == status

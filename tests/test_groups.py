@@ -370,6 +370,9 @@ def test_patch_answers_with_the_changed_group(client, fake, group):
         ({"add_admins": ["u:alice.42"]}, "add_admins[0]"),
         ({"add_admins": ["-a"]}, "add_admins[0]"),
         ({"group_link": "sometimes"}, "group_link"),
+        ({"member_label": "x" * 101}, "member_label"),
+        ({"member_label": "a\0b"}, "member_label"),
+        ({"member_label_emoji": 7}, "member_label_emoji"),
     ]
     + GROUP_FIELD_PROBLEMS,
 )

@@ -566,6 +566,8 @@ def test_no_account_and_no_default(validation_client, number):
         ({"link_preview": {"url": "https://example.com", "base64_thumbnail": "!!"}}, "link_preview.base64_thumbnail"),
         ({"view_once": "sometimes"}, "view_once"),
         ({"notify_self": "maybe"}, "notify_self"),
+        ({"no_urgent": "quietly"}, "no_urgent"),
+        ({"voice_note": 2}, "voice_note"),
     ],
 )
 def test_bad_input(validation_client, fields, field):
@@ -1064,3 +1066,45 @@ def test_poll_bad_input_is_400_before_the_version_check(validation_client, metho
 def test_poll_bad_number(validation_client, method, path, body):
     response = getattr(validation_client, method)(path.replace("/v1/polls", "/v1/polls/-a", 1), json=body)
     assert_error(response, 400, "-a")
+
+
+# --- stories and admin delete: what is refused before signal-cli runs -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "attachment"),
+        ({"attachment": "!!"}, "attachment"),
+        # a story is an image or a video: text and PDFs are refused, declared or sniffed
+        ({"attachment": f"data:text/plain;base64,{b64(b'hello')}"}, "attachment"),
+        ({"attachment": b64(b"%PDF-1.4 not a picture")}, "attachment"),
+        ({"attachment": b64(PNG), "group_id": "-g"}, "group_id"),
+        ({"attachment": b64(PNG), "group_id": OTHER}, "group_id"),
+        ({"attachment": b64(PNG), "allow_replies": "sometimes"}, "allow_replies"),
+    ],
+)
+def test_story_bad_input(validation_client, body, field):
+    assert_error(validation_client.post(f"/v1/stories/{ACCOUNT}", json=body), 400, field=field)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        # only a group has admins who may delete someone else's message
+        ({"recipient": OTHER, "timestamp": TIMESTAMP, "target_author": OTHER}, "recipient"),
+        ({"recipient": SLASHED_GROUP, "timestamp": TIMESTAMP, "target_author": "-a"}, "target_author"),
+        (
+            {"recipient": SLASHED_GROUP, "timestamp": TIMESTAMP, "target_author": f"group.{SLASHED_GROUP}"},
+            "target_author",
+        ),
+    ],
+)
+def test_admin_delete_bad_input(validation_client, body, field):
+    assert_error(validation_client.delete(f"/v1/remote-delete/{ACCOUNT}", json=body), 400, field=field)
+
+
+def test_poll_answers_are_counted_as_signal_cli_counts_them(validation_client):
+    # 0.14.2+ refuses answers over 100 UTF-16 units; an emoji outside the BMP counts twice
+    body = {"recipient": OTHER, "question": "Lunch?", "answers": ["Pizza", "🍕" * 51]}
+    assert_error(validation_client.post(f"/v1/polls/{ACCOUNT}", json=body), 400, "100", field="answers")

@@ -156,3 +156,36 @@ def test_receive_stopped_at_the_time_limit_keeps_what_it_printed(tmp_path):
     received = cli.receive(ACCOUNT, tmp_path / "spool.jsonl", timeout=0.1)
     assert received == [{"envelope": {"timestamp": 1}}]
     assert time.monotonic() - started < 5
+
+
+# --- signal-cli's global configuration file (0.14.4+) ------------------------------------------------------
+
+
+def test_every_run_reads_the_services_own_signal_cli_config(tmp_path, monkeypatch):
+    # a user-level or machine-wide file could turn on D-Bus or json output for every command
+    monkeypatch.setenv("SIGNAL_CLI_CONFIG", str(tmp_path / "elsewhere.json"))
+    cli = scripted_cli(
+        tmp_path, 'printf \'{"path": "%s", "config": %s}\' "$SIGNAL_CLI_CONFIG" "$(cat "$SIGNAL_CLI_CONFIG")"\n'
+    )
+    printed = cli.list_groups(ACCOUNT)
+    assert printed["path"] == str(tmp_path / "config" / "signal-rest" / "signal-cli-config.json")
+    config = printed["config"]
+    # the defaults argv cannot restore: no D-Bus, plain-text output unless -o says json, live servers
+    assert config["dbus"] is False and config["dbusSystem"] is False
+    assert config["output"] == "plain-text" and config["serviceEnvironment"] == "live"
+    assert config["trustNewIdentities"] == "on-first-use"
+    # nothing but the keys signal-cli 0.14.4+ knows: an unknown key stops every command
+    assert set(config) <= {
+        "verbose", "logFile", "scrubLog", "dataDir", "busName", "dbus", "dbusSystem", "output",
+        "serviceEnvironment", "trustNewIdentities", "disableSendLog", "account",
+    }  # fmt: skip
+
+
+def test_an_unwritable_config_dir_is_said_before_signal_cli_runs(tmp_path):
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    (config_dir / "signal-rest").write_text("a file where the service's folder belongs")
+    cli = SignalCli(script(tmp_path, "echo '[]'\n"), config_dir)
+    with pytest.raises(ConfigDirUnusable) as raised:
+        cli.list_groups(ACCOUNT)
+    assert "SIGNAL_CLI_CONFIG_DIR" in raised.value.message

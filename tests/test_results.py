@@ -5,6 +5,7 @@ from scripted import scripted_cli
 
 from signal_rest.signal_cli import (
     BadOutput,
+    CaptchaRejected,
     CaptchaRequired,
     GroupId,
     NotFound,
@@ -20,6 +21,7 @@ from signal_rest.signal_cli import (
 ACCOUNT = "+4915112345678"
 OTHER = "+4915100000001"
 GROUP = GroupId("bW9ja2dyb3VwaWRtb2NrZ3JvdXBpZG1vY2tncm91cGk=")
+_CAPTCHA_REJECTED = "Captcha rejected, it may be outdated, already used or solved from a different IP address."
 
 
 # --- parsing ------------------------------------------------------------------------------------
@@ -69,6 +71,9 @@ def test_strip_log_lines(stderr, stripped):
             RateLimited,
             "rate limiting",
         ),
+        # a rejected challenge captcha: exit 6 since 0.14.3, exit 1 with the same text before
+        (6, "", _CAPTCHA_REJECTED, CaptchaRejected, "Captcha rejected"),
+        (1, "", _CAPTCHA_REJECTED, CaptchaRejected, "Captcha rejected"),
         (143, "", "", UnexpectedError, "exit 143"),
     ],
 )
@@ -114,3 +119,18 @@ def test_secrets_never_appear_in_errors(tmp_path):
     assert "987654" not in message and "4321" not in message
     assert message.endswith("--pin=*** -- ***") and ACCOUNT in message
     assert not any("4321" in word or "987654" in word for word in raised.value.argv)
+
+
+def test_a_plain_rate_limit_carries_its_wait_without_a_challenge(tmp_path):
+    # 0.14.3+ fills retryAfterSeconds for a rate limit that needs no captcha (no token)
+    printed = (
+        '{"timestamp":1,"results":[{"recipientAddress":{"number":"+1"},"type":"RATE_LIMIT_FAILURE","retryAfterSeconds":3600},'
+        '{"recipientAddress":{"number":"+2"},"type":"RATE_LIMIT_FAILURE","retryAfterSeconds":90}]}'
+    )
+    cli = scripted_cli(
+        tmp_path, f"printf '%s' '{printed}'\necho 'Failed to send message due to rate limiting' >&2\nexit 5\n"
+    )
+    with pytest.raises(RateLimited) as raised:
+        cli.send(ACCOUNT, [OTHER], "hi")
+    assert raised.value.challenge_tokens == []
+    assert raised.value.retry_after == 3600

@@ -71,6 +71,7 @@ NEEDS_NEWER_SIGNAL_CLI = {
     ("DELETE", "/v1/polls/{number}"),
     ("POST", "/v1/groups/{number}/{groupid}/pin-message"),
     ("DELETE", "/v1/groups/{number}/{groupid}/pin-message"),
+    ("POST", "/v1/stories/{number}"),
 }
 #: client errors any operation may answer (API.md §1): bad input, unknown thing or route, wrong method
 CLIENT_ERRORS = {400, 404, 405}
@@ -156,6 +157,12 @@ VALID_BODIES = {
     ("DELETE", "/v1/remote-delete/{number}"): {"recipient": OTHER, "timestamp": 1732630000123},
     ("POST", "/v1/polls/{number}"): {"recipient": OTHER, "question": "Lunch?", "answers": ["yes", "no"]},
     ("DELETE", "/v1/polls/{number}"): {"recipient": OTHER, "poll_timestamp": 1732630000123},
+    ("POST", "/v1/stories/{number}"): {
+        "attachment": (
+            "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9a"
+            "wAAAABJRU5ErkJggg=="
+        )
+    },
     ("POST", "/v1/polls/{number}/vote"): {
         "recipient": OTHER,
         "poll_author": OTHER,

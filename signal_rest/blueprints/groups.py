@@ -51,7 +51,14 @@ def _settings(data, avatar_path):
 def _update(number, groupid, data):
     avatar = [data["base64_avatar"]] if data.get("base64_avatar") else []
     with materialized(avatar) as paths:
-        signal_cli().update_group(number, groupid, **_settings(data, paths[0] if paths else None))
+        settings = _settings(data, paths[0] if paths else None)
+        signal_cli().update_group(
+            number,
+            groupid,
+            **settings,
+            member_label=data.get("member_label"),
+            member_label_emoji=data.get("member_label_emoji"),
+        )
 
 
 @blp.route("/v1/groups/<number:number>")

@@ -15,6 +15,7 @@ from ..schemas.messages import (
     SendMessageV1StandardSchema,
     SendResultSchema,
     Sent,
+    StorySchema,
     TypingSchema,
 )
 from ..text_styles import parse_styled_text
@@ -57,6 +58,8 @@ def send_message(data, target=None):
             edit_timestamp=data.get("edit_timestamp"),
             preview=preview,
             view_once=data.get("view_once", False),
+            no_urgent=data.get("no_urgent", False),
+            voice_note=data.get("voice_note", False),
             # the standard API notifies one's own devices unless told not to
             notify_self=data.get("notify_self", True),
             target=target,
@@ -112,8 +115,23 @@ def stop_typing(data, number):
 @blp.arguments(RemoteDeleteSchema)
 @blp.response(201, TimestampSchema)
 def remote_delete(data, number):
-    """Delete a message the account sent, for everyone in the conversation."""
+    """Delete a message for everyone in the conversation: one the account sent, or with
+    `target_author` anyone's message in a group the account administers (needs signal-cli 0.14.0)."""
+    if "target_author" in data:
+        return signal_cli().admin_delete(number, data["recipient"], data["target_author"], data["timestamp"])
     return signal_cli().remote_delete(number, data["recipient"], data["timestamp"])
+
+
+@blp.route("/v1/stories/<number:number>", methods=["POST"])
+@blp.arguments(StorySchema)
+@blp.response(201, TimestampSchema)
+def send_story(data, number):
+    """Post an image or video as a story to a group, or to My Story without `group_id`
+    (needs signal-cli 0.14.6 or newer; older ones answer 501)."""
+    with materialized([data["attachment"]]) as paths:
+        return signal_cli().send_story(
+            number, paths[0], group_id=data.get("group_id"), allow_replies=data["allow_replies"]
+        )
 
 
 @blp.route("/v1/polls/<number:number>", methods=["POST"])

@@ -56,6 +56,10 @@ class CreateGroupSchema(Schema):
         return data
 
 
+#: the longest member label accepted (Signal's apps cap labels well below this)
+MAX_MEMBER_LABEL = 100
+
+
 class UpdateGroupSchema(CreateGroupSchema):
     """Changes to a group; every field is optional."""
 
@@ -63,6 +67,14 @@ class UpdateGroupSchema(CreateGroupSchema):
     group_link = fields.String(validate=validate.OneOf(("unchanged",) + LINK_CHOICES))
     add_members = item_list(_MEMBER, max_items=1000)
     add_admins = item_list(_MEMBER, max_items=1000)
+    member_label = Text(
+        max_length=MAX_MEMBER_LABEL,
+        metadata={"description": "The account's own label in the group (needs signal-cli 0.14.1 or newer)."},
+    )
+    member_label_emoji = Text(
+        max_length=16,
+        metadata={"description": "The emoji shown with the account's label (needs signal-cli 0.14.1 or newer)."},
+    )
 
     @ma.post_load
     def drop_unchanged_link(self, data, **kwargs):

@@ -1,4 +1,4 @@
-"""Messages: sending, the old /v1/send, typing indicators, remote deletes and polls."""
+"""Messages: sending, the old /v1/send, typing indicators, remote deletes, polls and stories."""
 
 import re
 from dataclasses import dataclass
@@ -6,12 +6,14 @@ from dataclasses import dataclass
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from ..attachments import media_type
 from ..errors import recipient_failures
 from ..extensions import Schema, account_or_default
 from ..signal_cli import GroupId
 from . import (
     Base64Attachment,
     FullMatch,
+    GroupIdField,
     Mention,
     PhoneNumber,
     Recipient,
@@ -74,6 +76,12 @@ class SendMessageSchema(AccountMixin, Schema):
     link_preview = fields.Nested(LinkPreviewSchema)
     view_once = fields.Boolean()
     notify_self = fields.Boolean()
+    no_urgent = fields.Boolean(
+        metadata={"description": "Send without a push notification (needs signal-cli 0.14.0 or newer)."}
+    )
+    voice_note = fields.Boolean(
+        metadata={"description": "Mark every attachment as a voice note (needs signal-cli 0.14.2 or newer)."}
+    )
 
     @ma.validates_schema
     def check_something_to_send(self, data, **kwargs):
@@ -190,10 +198,51 @@ class TypingSchema(Schema):
 
 
 class RemoteDeleteSchema(Schema):
-    """The message (by its timestamp) to delete for everyone."""
+    """The message (by its timestamp) to delete for everyone.
+
+    With ``target_author``, a group admin deletes someone else's message in that group (needs
+    signal-cli 0.14.0 or newer); without it, the account deletes a message it sent itself.
+    """
 
     recipient = Recipient(required=True, usernames=False)
     timestamp = Timestamp(required=True)
+    target_author = Recipient(
+        groups=False,
+        metadata={"description": "The author of the message to delete as a group admin; recipient must be a group."},
+    )
+
+    @ma.validates_schema
+    def admin_delete_in_a_group(self, data, **kwargs):
+        """Only a group has admins: deleting another author's message needs a group recipient."""
+        if "target_author" in data and not isinstance(data["recipient"], GroupId):
+            raise ma.ValidationError(
+                "Deleting someone else's message (target_author) works only in a group: give the group as recipient.",
+                "recipient",
+            )
+
+
+#: the longest poll answer signal-cli accepts, in UTF-16 code units (SIGNAL_CLI_0.14.md §3.1)
+MAX_POLL_ANSWER = 100
+
+
+class StorySchema(Schema):
+    """A story: one image or video, to a group or (without one) to "My Story"."""
+
+    attachment = Base64Attachment(
+        required=True,
+        metadata={"description": "The image or video, as base64 or a data URI (`data:<mime>;base64,<data>`)."},
+    )
+    group_id = GroupIdField(metadata={"description": "Post to this group; without it the story goes to My Story."})
+    allow_replies = fields.Boolean(load_default=True)
+
+    @ma.validates("attachment")
+    def image_or_video(self, attachment, **kwargs):
+        """Signal's stories hold an image or a video, nothing else."""
+        mime = media_type(attachment)
+        if not mime or mime.split("/")[0] not in ("image", "video"):
+            raise ma.ValidationError(
+                f"A story is an image or a video; this attachment is {mime or 'of an unknown type'}."
+            )
 
 
 class PollSchema(Schema):
@@ -214,6 +263,9 @@ class PollSchema(Schema):
         for answer in answers:
             if not answer.strip() or answer.startswith("-") or "\n" in answer:
                 raise ma.ValidationError(f"Answer '{shorten(answer)}' may not be empty, start with '-' or span lines.")
+            # signal-cli 0.14.2+ counts Java chars (UTF-16 units) and refuses more than 100
+            if len(answer.encode("utf-16-le")) // 2 > MAX_POLL_ANSWER:
+                raise ma.ValidationError(f"Answer '{shorten(answer)}' is longer than {MAX_POLL_ANSWER} characters.")
 
 
 class PollVoteSchema(Schema):

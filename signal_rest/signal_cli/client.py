@@ -246,6 +246,14 @@ class SignalCli:
         """Delete a sent message for everyone; returns the send result."""
         return self.run(commands.remote_delete_command(recipient, timestamp), account)
 
+    def admin_delete(self, account, group_id, target_author, timestamp):
+        """As a group admin, delete anyone's message for every member; returns the send result."""
+        return self.run(commands.admin_delete_command(group_id, target_author, timestamp), account)
+
+    def send_story(self, account, attachment, *, group_id=None, allow_replies=True):
+        """Post a story (an image or video path) to a group or to "My Story"; returns the send result."""
+        return self.run(commands.story_command(attachment, group_id=group_id, allow_replies=allow_replies), account)
+
     def send_receipt(self, account, recipient, timestamp, *, receipt_type="read"):
         """Send a read or viewed receipt."""
         return self.run(commands.receipt_command(recipient, timestamp, receipt_type=receipt_type), account)
@@ -267,13 +275,12 @@ class SignalCli:
 
     def vote_poll(self, account, recipient, poll_author, poll_timestamp, answer_indexes, vote_count):
         """Vote in a poll; ``vote_count`` is a number or a function returning it (called after the version check)."""
-        probe = commands.poll_vote_command(recipient, poll_author, poll_timestamp, answer_indexes, 1)
-        grammar.check_supported(probe, self.version)
+        command = commands.poll_vote_command(recipient, poll_author, poll_timestamp, answer_indexes)
         if callable(vote_count):
             # the caller's counter moves on only for a vote that can be sent
+            grammar.check_supported(command, self.version)
             vote_count = vote_count()
-        command = commands.poll_vote_command(recipient, poll_author, poll_timestamp, answer_indexes, vote_count)
-        return self.run(command, account)
+        return self.run(command.given(voteCount=vote_count), account)
 
     def terminate_poll(self, account, recipient, poll_timestamp):
         """Close a poll."""

@@ -8,7 +8,7 @@ stdin) is :mod:`.grammar`'s business; :meth:`Command.jsonrpc` gives the same com
 request. Parameters that are not given are left out: ``None``, ``False`` flags and empty lists.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 class GroupId(str):
@@ -43,6 +43,10 @@ class Command:
         if request_id is not None:
             request["id"] = request_id
         return request
+
+    def given(self, **params):
+        """The same command with ``params`` added (a value known only once the command may run)."""
+        return replace(self, params={**self.params, **params})
 
 
 def _command(method, params=None, *, booleans=(), **settings):
@@ -97,6 +101,8 @@ def send_command(
     preview=None,
     view_once=False,
     notify_self=False,
+    no_urgent=False,
+    voice_note=False,
     target=None,
 ):
     """``send``: a message to any mix of numbers, UUIDs, usernames and groups.
@@ -105,7 +111,9 @@ def send_command(
     missing group is then NotFound). ``attachments`` and a preview image are paths this service
     created; ``mentions`` and ``text_styles`` are ``(start, length, x)`` triples; ``quote`` is a
     dict with ``timestamp``, ``author`` and optional ``message``, ``mentions``; ``preview`` one with
-    ``url``, ``title``, optional ``description`` and ``image`` (a path).
+    ``url``, ``title``, optional ``description`` and ``image`` (a path). ``no_urgent`` (>= 0.14.0)
+    sends without a push notification; ``voice_note`` (>= 0.14.2) marks every attachment as a
+    voice note.
     """
     quote = quote or {}
     preview = preview or {}
@@ -127,6 +135,8 @@ def send_command(
         "previewImage": preview.get("image") or None,
         "viewOnce": view_once,
         "notifySelf": notify_self,
+        "noUrgent": no_urgent,
+        "voiceNote": voice_note,
         **_recipients(recipients),
     }
     return _command("send", params, target=target)
@@ -163,6 +173,8 @@ def _group_settings(
     remove_members=(),
     add_admins=(),
     remove_admins=(),
+    member_label=None,
+    member_label_emoji=None,
 ):
     permissions = permissions or {}
     return {
@@ -176,6 +188,9 @@ def _group_settings(
         "removeMember": remove_members,
         "admin": add_admins,
         "removeAdmin": remove_admins,
+        # one's own label in the group (>= 0.14.1); a part left out keeps its value
+        "memberLabel": member_label,
+        "memberLabelEmoji": member_label_emoji,
     }
 
 
@@ -233,6 +248,12 @@ def typing_command(recipient, *, stop=False):
 def remote_delete_command(recipient, timestamp):
     """``remoteDelete``: delete a message one sent, for everyone in the conversation."""
     return _command("remoteDelete", {"targetTimestamp": timestamp, **_recipients([recipient])})
+
+
+def admin_delete_command(group_id, target_author, timestamp):
+    """``sendAdminDelete`` (>= 0.14.0): as a group admin, delete anyone's message for every member."""
+    params = {"targetAuthor": target_author, "targetTimestamp": timestamp, "groupId": [group_id]}
+    return _command("sendAdminDelete", params, target="group")
 
 
 def receipt_command(recipient, timestamp, *, receipt_type="read"):
@@ -367,8 +388,9 @@ def poll_create_command(recipient, question, answers, *, allow_multiple=True):
     return _command("sendPollCreate", {**params, **_recipients([recipient])})
 
 
-def poll_vote_command(recipient, poll_author, poll_timestamp, answer_indexes, vote_count):
-    """``sendPollVote`` (>= 0.13.22): vote for answers (zero-based indexes); ``vote_count`` grows per vote."""
+def poll_vote_command(recipient, poll_author, poll_timestamp, answer_indexes, vote_count=None):
+    """``sendPollVote`` (>= 0.13.22): vote for answers (zero-based indexes); ``vote_count`` grows per vote
+    (it may be left out here and given later with :meth:`Command.given`)."""
     params = {
         "pollAuthor": poll_author,
         "pollTimestamp": poll_timestamp,
@@ -392,3 +414,10 @@ def pin_message_command(group_id, target_author, timestamp, *, duration=None, un
         "groupId": [group_id],
     }
     return _command("sendUnpinMessage" if unpin else "sendPinMessage", params, target="group")
+
+
+def story_command(attachment, *, group_id=None, allow_replies=True):
+    """``sendStory`` (>= 0.14.6): post an image or video (a path) as a story to a group, or without
+    one to "My Story" (every contact that is not blocked)."""
+    params = {"attachment": attachment, "noReplies": not allow_replies, "groupId": group_id}
+    return _command("sendStory", params, target="group" if group_id else None)

@@ -68,6 +68,10 @@ class CaptchaRequired(UserError):
     """Raised when Signal asks for a captcha before registering."""
 
 
+class CaptchaRejected(UserError):
+    """Raised when Signal rejected the captcha of a rate-limit challenge (exit 6 since 0.14.3, exit 1 before)."""
+
+
 class NotFound(UserError):
     """Raised when the thing an operation acts on (group, contact, attachment, avatar, device) does not exist."""
 

@@ -31,6 +31,21 @@ log = logging.getLogger(__name__)
 #: seconds between SIGTERM and SIGKILL when a run is stopped (receive ends cleanly on SIGTERM)
 STOP_GRACE = 3.0
 
+#: signal-cli 0.14.4+ reads /etc/signal-cli/config.json, then $SIGNAL_CLI_CONFIG (or the user's
+#: own file) before argv (SIGNAL_CLI_0.14.md §2.1); its booleans have no "off" form on argv. The
+#: service points SIGNAL_CLI_CONFIG at a file of its own that restores signal-cli's defaults, so
+#: no machine-wide file can send commands over D-Bus, change the output or trust every new key.
+GLOBAL_CONFIG = {
+    "verbose": 0,
+    "output": "plain-text",
+    "dbus": False,
+    "dbusSystem": False,
+    "scrubLog": False,
+    "disableSendLog": False,
+    "serviceEnvironment": "live",
+    "trustNewIdentities": "on-first-use",
+}
+
 
 class NoObserver:
     """The observer when nobody listens (see :class:`signal_rest.metrics.SignalCliObserver`)."""
@@ -63,6 +78,7 @@ class ProcessRunner:
         self._running_lock = threading.Lock()
         self._locks = {}
         self._locks_guard = threading.Lock()
+        self._global_config_written = False
 
     # -- locks and slots --
 
@@ -145,15 +161,40 @@ class ProcessRunner:
 
     # -- running --
 
+    @property
+    def global_config_path(self):
+        """The signal-cli configuration file the service owns (``SIGNAL_CLI_CONFIG`` of every run)."""
+        return self.config_dir / "signal-rest" / "signal-cli-config.json"
+
+    def _global_config(self):
+        """Write :data:`GLOBAL_CONFIG` once per runner (atomically: a run never reads half a file)."""
+        path = self.global_config_path
+        if not self._global_config_written:
+            text = json.dumps(GLOBAL_CONFIG, indent=1, sort_keys=True) + "\n"
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                if not path.is_file() or path.read_text("utf-8") != text:
+                    partial = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+                    partial.write_text(text, "utf-8")
+                    os.replace(partial, path)
+            except OSError as exc:
+                raise ConfigDirUnusable(
+                    f"Cannot write {path}: {exc.strerror}. "
+                    "Make SIGNAL_CLI_CONFIG_DIR a directory the service can write."
+                ) from exc
+            self._global_config_written = True
+        return str(path)
+
     def start(self, argv, redacted, *, stdin=False, stdout=None):
         """Start ``argv`` in a process group of its own (stdin a pipe when ``stdin``, else closed)."""
+        env = {**self.env, "SIGNAL_CLI_CONFIG": self._global_config()}
         try:
             return subprocess.Popen(
                 argv,
                 stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
                 stdout=subprocess.PIPE if stdout is None else stdout,
                 stderr=subprocess.PIPE,
-                env=self.env,
+                env=env,
                 # its own process group, so a kill reaches the JVM and anything it started
                 start_new_session=True,
             )

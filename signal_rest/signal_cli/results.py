@@ -1,7 +1,8 @@
 """What a finished signal-cli run means: its exit status and output as a result or an exception.
 
-Exit codes (SIGNAL_CLI.md §3): 0 success, 1 user error, 2 unexpected, 3 server or IO error,
-4 untrusted identity, 5 rate limit. The send family prints its per-recipient results before a
+Exit codes (SIGNAL_CLI.md §3, SIGNAL_CLI_0.14.md §5): 0 success, 1 user error, 2 unexpected,
+3 server or IO error, 4 untrusted identity, 5 rate limit, 6 captcha rejected (0.14.3+).
+The send family prints its per-recipient results before a
 non-zero exit; they travel with the exception. Secrets are removed from everything kept.
 """
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 
 from .errors import (
     BadOutput,
+    CaptchaRejected,
     CaptchaRequired,
     NotFound,
     NotRegistered,
@@ -127,6 +129,8 @@ def result(command, argv, returncode, stdout, stderr):
             retry_after=max(waits) if waits else None,
             **details,
         )
+    if returncode == 6:
+        raise CaptchaRejected(message or "Signal rejected the captcha.", **details)
     log.warning("signal-cli failed with exit %s: %s\n%s", returncode, shlex.join(argv), stderr)
     if returncode == 3 and "[404]" in message and command.target:
         # Signal's servers do not know the thing (removeDevice of an unknown device)
@@ -169,6 +173,9 @@ def _user_error(message, details, target):
         # an argv signal-cli cannot parse: the usage text before the error says nothing useful
         log.error("signal-cli could not parse %s:\n%s", details.get("argv"), message)
         message = "signal-cli refused the arguments: " + message.split("signal-cli: error:", 1)[1].strip()
+    if "Captcha rejected" in message:
+        # before 0.14.3 a rejected challenge captcha was an exit 1 with this text
+        return CaptchaRejected(message, **details)
     if "Captcha required" in message or "Invalid captcha" in message:
         return CaptchaRequired(message, **details)
     if "is not registered" in message and "User" in message:
