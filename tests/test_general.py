@@ -9,7 +9,7 @@ from fake_signal_cli import FakeState
 import signal_rest
 
 
-def test_about(client, fake):
+def test_about(client, fake, fake_version):
     response = client.get("/v1/about")
     assert response.status_code == 200
     assert response.get_json() == {
@@ -17,12 +17,12 @@ def test_about(client, fake):
         "build": 2,
         "mode": "normal",
         "version": signal_rest.__version__,
-        "signal_cli": "0.13.19",
+        "signal_cli": fake_version,
         "capabilities": {"v2/send": ["quotes", "mentions"]},
     }
 
 
-def test_about_starts_signal_cli_once_for_all_workers(make_app, private_data_home):
+def test_about_starts_signal_cli_once_for_all_workers(make_app, private_data_home, fake_version):
     # `signal-cli --version` reads no --config: the fake logs it in its default config dir
     default_dir = private_data_home / "signal-cli"
     default_dir.mkdir(parents=True)
@@ -30,7 +30,7 @@ def test_about_starts_signal_cli_once_for_all_workers(make_app, private_data_hom
     app = make_app()
 
     def ask():
-        assert app.test_client().get("/v1/about").get_json()["signal_cli"] == "0.13.19"
+        assert app.test_client().get("/v1/about").get_json()["signal_cli"] == fake_version
 
     threads = [threading.Thread(target=ask) for _ in range(4)]
     for thread in threads:
@@ -42,7 +42,7 @@ def test_about_starts_signal_cli_once_for_all_workers(make_app, private_data_hom
     assert [run["argv"] for run in version_runs.log()] == [["--version"]]
 
     # another app (another gunicorn worker) shares the version remembered in the data dir
-    assert make_app().test_client().get("/v1/about").get_json()["signal_cli"] == "0.13.19"
+    assert make_app().test_client().get("/v1/about").get_json()["signal_cli"] == fake_version
     assert len(version_runs.log()) == 1
     # a changed executable (an upgrade) is asked again
     binary = app.extensions["signal_rest.signal_cli"].binary
@@ -66,12 +66,12 @@ def test_health(client, fake):
     assert fake.log() == []
 
 
-def test_deep_health_runs_signal_cli_and_checks_the_config_dir(make_app, config_dir):
+def test_deep_health_runs_signal_cli_and_checks_the_config_dir(make_app, config_dir, fake_version):
     response = make_app().test_client().get("/v1/health?deep=true")
     assert response.status_code == 200
     body = response.get_json()
     assert body["status"] == "ok"
-    assert body["checks"]["signal_cli"] == {"ok": True, "version": "signal-cli 0.13.19"}
+    assert body["checks"]["signal_cli"] == {"ok": True, "version": f"signal-cli {fake_version}"}
     assert body["checks"]["config_dir"] == {"ok": True, "path": str(config_dir)}
 
 

@@ -41,6 +41,7 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import pytest
+from conftest import FAKE_RELEASES
 from fake_signal_cli import LOG_FILE, FakeState, write_executable
 from helpers import ACCOUNT, OTHER, THIRD, add_group_with_id, api_group_id, b64, has_problem
 
@@ -474,7 +475,8 @@ def service(tmp_path_factory):
     app = create_app(
         {
             "TESTING": True,
-            "SIGNAL_CLI_BIN": str(write_executable(directory / "bin")),
+            # argv safety does not depend on the release: one fake, the newest, which runs every command
+            "SIGNAL_CLI_BIN": str(write_executable(directory / "bin", version=FAKE_RELEASES[-1])),
             "SIGNAL_CLI_CONFIG_DIR": str(directory / "config"),
             "SIGNAL_CLI_CMD_TIMEOUT": 20,
             "SIGNAL_REST_DEFAULT_ACCOUNT": "",

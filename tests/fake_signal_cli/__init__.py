@@ -36,7 +36,7 @@ Modules: ``argparse4j`` (the parser), ``options`` (the command line of each rele
 invocation), ``handlers`` (one function per subcommand, by topic), ``envelopes`` (receive lines).
 """
 
-from .envelopes import envelope_line, message_line
+from .envelopes import as_printed, envelope_line, message_line
 from .options import COMMANDS, VERSION, commands_for, option_dests, usage_text
 from .records import uuid_for
 from .run import main, write_executable
@@ -53,6 +53,7 @@ __all__ = [
     "STATE_LOCK",
     "VERSION",
     "FakeState",
+    "as_printed",
     "commands_for",
     "envelope_line",
     "format_number",

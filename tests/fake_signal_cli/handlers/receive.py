@@ -5,55 +5,10 @@ import os
 import signal
 import time
 
+from ..envelopes import as_printed
 from ..errors import CommandError
 from ..state import ATTACHMENTS_DIR, STATE_FILE, STATE_LOCK, FileLock, dumps, load_state, state_temp_file
 from .common import POLL_SECONDS, handler
-
-
-def _receive_line(run, item, account):
-    """A queued inbox item as printed: wrapped in {"envelope", "account"}, without "_data",
-    its data messages in the shape of the release (see _data_message_of_release)."""
-    line = dict(item)
-    line.pop("_data", None)
-    if "envelope" not in line:
-        line = {"envelope": line}
-    line.setdefault("account", account)
-    envelope = line["envelope"] = dict(line["envelope"])
-    if isinstance(envelope.get("dataMessage"), dict):
-        envelope["dataMessage"] = _data_message_of_release(run, envelope["dataMessage"])
-    for outer, inner in (("editMessage", "dataMessage"), ("syncMessage", "sentMessage")):
-        if isinstance(envelope.get(outer), dict) and isinstance(envelope[outer].get(inner), dict):
-            envelope[outer] = dict(envelope[outer])
-            envelope[outer][inner] = _data_message_of_release(run, envelope[outer][inner])
-    return line
-
-
-#: receive fields of dataMessage and the release that writes them (SIGNAL_CLI_0.14.md §4.1)
-_NEWER_FIELDS = {
-    "isExpirationUpdate": "0.13.21",
-    "pollCreate": "0.13.22",
-    "pollVote": "0.13.22",
-    "pollTerminate": "0.13.22",
-    "pinMessage": "0.14.0",
-    "unpinMessage": "0.14.0",
-    "adminDelete": "0.14.0",
-}
-
-
-def _data_message_of_release(run, data_message):
-    """A queued data message as this release prints it: the fields it does not know left out
-    (an older release cannot decode them), and from 0.13.21 ``isExpirationUpdate`` always
-    present, right after ``expiresInSeconds``."""
-    shown = {key: value for key, value in data_message.items() if run.at_least(_NEWER_FIELDS.get(key, "0.13.19"))}
-    if not run.at_least("0.13.21") or "isExpirationUpdate" in shown:
-        return shown
-    ordered = {}
-    for key, value in shown.items():
-        ordered[key] = value
-        if key == "expiresInSeconds":
-            ordered["isExpirationUpdate"] = False
-    ordered.setdefault("isExpirationUpdate", False)
-    return ordered
 
 
 def _attachment_ids(envelope):
@@ -83,7 +38,7 @@ def _deliver_next(run, ignore_attachments):
         if not inbox:
             return False
         item = inbox.pop(0)
-        line = _receive_line(run, item, run.account)
+        line = as_printed(item, run.version, run.account)
         if not ignore_attachments:
             folder = os.path.join(config_dir, ATTACHMENTS_DIR)
             os.makedirs(folder, exist_ok=True)
