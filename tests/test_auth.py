@@ -10,6 +10,9 @@ from helpers import ACCOUNT, OTHER, THIRD, assert_error, b64, last_run, words
 
 from signal_rest import auth
 
+# who may call what does not depend on signal-cli's release: the matrix runs against the newest fake only
+pytestmark = pytest.mark.fake_signal_cli("0.14.6")
+
 TOKEN = "s3cret-Token_0123456789"
 SECOND = "another.token~ABCDEFGHIJ"
 LIMITED = "limited-token-0123456789"
