@@ -27,10 +27,49 @@ def pytest_configure(config):
         compileall.compile_dir(Path(__file__).parent, quiet=1)
 
 
+#: the releases the fake signal-cli plays for the API suite: the oldest one the service supports and
+#: the newest one it models (SIGNAL_CLI_0.14.md)
+FAKE_RELEASES = ("0.13.19", "0.14.6")
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--fake-signal-cli",
+        action="append",
+        choices=FAKE_RELEASES,
+        metavar="VERSION",
+        help=f"run the tests of the fake signal-cli's app against this release only (repeatable; "
+        f"default: each of {', '.join(FAKE_RELEASES)})",
+    )
+
+
+def fake_releases(config, marker=None):
+    """The releases a test using the fake runs against: those chosen with --fake-signal-cli (default:
+    all), narrowed by the test's ``fake_signal_cli`` marker (if none is left: the marker's first)."""
+    chosen = config.getoption("fake_signal_cli") or FAKE_RELEASES
+    if marker is None:
+        return list(dict.fromkeys(chosen))
+    narrowed = [release for release in chosen if release in marker.args]
+    return narrowed or [marker.args[0]]
+
+
+def pytest_generate_tests(metafunc):
+    """Every test that uses the fake signal-cli (through ``fake_bin``) runs once per release."""
+    if "fake_version" in metafunc.fixturenames:
+        releases = fake_releases(metafunc.config, metafunc.definition.get_closest_marker("fake_signal_cli"))
+        metafunc.parametrize("fake_version", releases, indirect=True, ids=[f"signal-cli-{r}" for r in releases])
+
+
 @pytest.fixture
-def fake_bin(tmp_path):
-    """A fake ``signal-cli`` executable (see fake_signal_cli.py)."""
-    return write_executable(tmp_path / "bin")
+def fake_version(request):
+    """The release the fake signal-cli reports and speaks in this test."""
+    return request.param
+
+
+@pytest.fixture
+def fake_bin(tmp_path, fake_version):
+    """A fake ``signal-cli`` executable of release ``fake_version`` (see fake_signal_cli)."""
+    return write_executable(tmp_path / "bin", version=fake_version)
 
 
 @pytest.fixture

@@ -14,20 +14,24 @@ BOB = "+4915100000002"
 CAROL = "+4915100000003"
 UNKNOWN_GROUP = base64.b64encode(bytes(range(32))).decode()
 
-# argparse4j wraps at $COLUMNS - 5 when set; the tests want its default width of 75.
-ENV = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+
+def child_env():
+    """The environment of a run: this process's (as a test set it), without COLUMNS: argparse4j
+    wraps at $COLUMNS - 5 when set; the tests want its default width of 75."""
+    return {k: v for k, v in os.environ.items() if k != "COLUMNS"}
 
 
 def run_argv(argv, **kwargs):
     """Run argv (always our own fake, never untrusted input) and capture its text output."""
-    return subprocess.run(argv, capture_output=True, text=True, env=ENV, check=False, **kwargs)  # noqa: S603
+    return subprocess.run(argv, capture_output=True, text=True, env=child_env(), check=False, **kwargs)  # noqa: S603
 
 
 class Cli:
     """Runs the fake executable against its own config dir."""
 
-    def __init__(self, tmp_path):
-        self.bin = fake.write_executable(tmp_path / "bin")
+    def __init__(self, tmp_path, version=fake.VERSION):
+        self.version = version
+        self.bin = fake.write_executable(tmp_path / "bin", version=version)
         self.config = tmp_path / "cfg"
         self.state = fake.FakeState(self.config)
         self.tmp = tmp_path
@@ -56,7 +60,7 @@ class Cli:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=ENV,
+            env=child_env(),
         )
         self.procs.append(proc)
         return proc
@@ -72,9 +76,9 @@ class Cli:
         return self.state.log()[-1]
 
 
-def registered_cli(tmp_path):
+def registered_cli(tmp_path, version=fake.VERSION):
     """The fake with one registered account (the body of each test module's ``cli`` fixture)."""
-    runner = Cli(tmp_path)
+    runner = Cli(tmp_path, version)
     runner.state.add_account(ACCOUNT)
     yield runner
     runner.reap()

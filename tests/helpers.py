@@ -68,13 +68,32 @@ def add_group_with_id(fake, raw_id, account=ACCOUNT, **kwargs):
 
 
 def newer_signal_cli(app, monkeypatch, version="0.14.1"):
-    """Make the app believe signal-cli ``version`` is installed.
+    """Make the app believe signal-cli ``version`` is installed, whatever the fake reports.
 
-    The fake stays 0.13.19, so it answers the newer subcommands with argparse4j's "invalid choice"
-    parse error (exit 1, which the error table maps to 400). What matters is the argv the service
-    built, which the fake records before it fails.
+    With the 0.13.19 fake, the newer subcommands then fail as that release fails them: argparse4j's
+    "invalid choice" parse error (exit 1, which the error table maps to 400); with the 0.14.6 fake
+    they really run (see :func:`assert_newer_command`). Either way the fake records the argv the
+    service built.
     """
     monkeypatch.setattr(app.extensions["signal_rest.signal_cli"].versions, "_version", version)
+
+
+def release_at_least(version, since):
+    """Whether signal-cli ``version`` is release ``since`` or later."""
+    return tuple(int(part) for part in version.split(".")) >= tuple(int(part) for part in since.split("."))
+
+
+def assert_newer_command(response, fake_version, subcommand, since, status):
+    """The answer to a request that ran ``subcommand`` (of release ``since``) on the fake of
+    ``fake_version``: ``status`` where that release has it, else the parse error of an unknown
+    subcommand (400 with signal-cli's message). Returns the response's JSON."""
+    if release_at_least(fake_version, since):
+        assert response.status_code == status, response.get_json(silent=True)
+        return response.get_json(silent=True)
+    body = assert_error(response, 400)
+    # argparse4j justifies its message with runs of spaces
+    assert f"invalid choice: '{subcommand}'" in " ".join(body["message"].split())
+    return body
 
 
 #: the tags of API.md §1, in their order

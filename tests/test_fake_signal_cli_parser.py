@@ -172,7 +172,7 @@ def _appendix_c_blocks():
     return blocks
 
 
-@pytest.mark.parametrize("command", [None] + sorted(fake.COMMANDS))
+@pytest.mark.parametrize("command", [None] + sorted(fake.commands_for("0.13.19")))
 def test_usage_lines_match_the_real_parser(command, monkeypatch):
     monkeypatch.delenv("COLUMNS", raising=False)
     assert fake.usage_text(command) == _appendix_c_blocks()[command]
@@ -390,6 +390,32 @@ def test_option_dests_name_arguments_as_json_rpc_does():
     assert dests["trust"] == {"recipient": "positional", "trustAllKnownKeys": "flag", "verifiedSafetyNumber": "text"}
     assert dests["updateProfile"]["givenName"] == "text"
     assert dests["listAccounts"] == {}
+    assert sorted(dests) == sorted(fake.commands_for("0.13.19"))
+
+
+def test_option_dests_of_the_0_14_line():
+    dests = fake.option_dests("0.14.6")
+    assert dests["sendPollCreate"] == {
+        "recipient": "positional",
+        "groupId": "list",
+        "username": "list",
+        "noteToSelf": "flag",
+        "notifySelf": "flag",
+        "question": "text",
+        "noMulti": "flag",
+        "option": "list",
+    }
+    assert dests["sendAdminDelete"] == {
+        "groupId": "list",
+        "notifySelf": "flag",
+        "targetAuthor": "text",
+        "targetTimestamp": "text",
+        "story": "flag",
+    }
+    assert dests["sendStory"] == {"attachment": "text", "noReplies": "flag", "groupId": "text"}
+    assert {"noUrgent", "voiceNote"} <= set(dests["send"])
+    assert {"memberLabel", "memberLabelEmoji"} <= set(dests["updateGroup"])
+    assert "voiceNote" not in fake.option_dests("0.14.1")["send"]
     assert sorted(dests) == sorted(fake.COMMANDS)
 
 

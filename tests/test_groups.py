@@ -15,9 +15,11 @@ from helpers import (
     add_group_with_id,
     api_group_id,
     assert_error,
+    assert_newer_command,
     b64,
     last_run,
     newer_signal_cli,
+    release_at_least,
     words,
 )
 
@@ -682,8 +684,16 @@ def pin(client, method="post", group_id=API_GROUP, number=ACCOUNT, **body):
 
 
 @pytest.mark.parametrize("method", ["post", "delete"])
-def test_pin_needs_signal_cli_0_14_0(client, fake, small_group, method):
-    assert_error(pin(client, method), 501, "0.14.0", "0.13.19")
+def test_pin_needs_signal_cli_0_14_0(client, fake, fake_version, small_group, method):
+    response = pin(client, method)
+    if release_at_least(fake_version, "0.14.0"):
+        assert response.status_code == 201, response.get_json()
+        command = "sendPinMessage" if method == "post" else "sendUnpinMessage"
+        record = fake.sent_messages(command=command)[-1]
+        assert (record["target_author"], record["target_timestamp"]) == (OTHER, TIMESTAMP)
+        assert response.get_json() == {"timestamp": str(record["timestamp"])}
+        return
+    assert_error(response, 501, "0.14.0", fake_version)
     assert fake.log() == []
 
 
@@ -741,12 +751,15 @@ def test_pin_needs_more_than_the_poll_version(app, client, fake, small_group, mo
         ),
     ],
 )
-def test_pin_argv_with_a_newer_signal_cli(app, client, fake, small_group, monkeypatch, method, body, expected_words):
+def test_pin_argv_with_a_newer_signal_cli(
+    app, client, fake, fake_version, small_group, monkeypatch, method, body, expected_words
+):
     newer_signal_cli(app, monkeypatch)
     response = pin(client, method, group_id=SLASHED_GROUP, **body)
-    # the fake (0.13.19) does not know the subcommand: a parse error, exit 1 -> 400
-    error = assert_error(response, 400)
-    assert f"invalid choice: '{expected_words[0]}'" in " ".join(error["message"].split())
+    # the 0.13.19 fake does not know the subcommand: a parse error, exit 1 -> 400
+    assert_newer_command(response, fake_version, expected_words[0], "0.14.0", 201)
+    if release_at_least(fake_version, "0.14.0") and method == "post":
+        assert fake.sent_messages(command="sendPinMessage")[-1]["pin_duration"] == body.get("duration", -1)
     run = last_run(fake)
     assert run["argv"][run["argv"].index("-a") + 1] == ACCOUNT
     assert run["argv"][run["argv"].index(expected_words[0]) :] == expected_words

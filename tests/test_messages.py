@@ -18,9 +18,11 @@ from helpers import (
     add_group_with_id,
     api_group_id,
     assert_error,
+    assert_newer_command,
     b64,
     last_run,
     newer_signal_cli,
+    release_at_least,
     words,
 )
 
@@ -80,13 +82,6 @@ def last_sent(fake, command):
     sent = fake.sent_messages(command=command)
     assert sent, f"nothing was sent with {command}"
     return sent[-1]
-
-
-def assert_unknown_subcommand(response, subcommand):
-    """The fake (0.13.19) refused ``subcommand`` as a parse error: 400 with signal-cli's message."""
-    body = assert_error(response, 400)
-    # argparse4j justifies its message with runs of spaces
-    assert f"invalid choice: '{subcommand}'" in " ".join(body["message"].split())
 
 
 # --- the plain message ----------------------------------------------------------------------------
@@ -944,17 +939,41 @@ def poll_call(client, method, path, body):
     return getattr(client, method)(path, json=body)
 
 
+POLL_COMMANDS = {
+    ("post", "/v1/polls"): "sendPollCreate",
+    ("post", "/v1/polls/vote"): "sendPollVote",
+    ("delete", "/v1/polls"): "sendPollTerminate",
+}
+
+
 @pytest.mark.parametrize(("method", "path", "body"), POLL_CALLS)
-def test_polls_need_signal_cli_0_13_22(client, fake, method, path, body):
-    body = assert_error(poll_call(client, method, path, body), 501, "0.13.22", "0.13.19")
+def test_polls_need_signal_cli_0_13_22(client, fake, fake_version, method, path, body):
+    response = poll_call(client, method, path, body)
+    if release_at_least(fake_version, "0.13.22"):
+        # the installed signal-cli has them: the poll command really runs
+        command = POLL_COMMANDS[method, path]
+        assert response.status_code == (201 if command == "sendPollCreate" else 204), response.get_json()
+        assert last_run(fake)["command"] == command
+        return
+    body = assert_error(response, 501, "0.13.22", fake_version)
     assert "Poll" in body["message"]
     # decided from the version: no signal-cli subcommand ran for the account
     assert fake.log() == []
 
 
-def test_create_poll_argv(app, client, fake, monkeypatch):
+def test_create_poll_argv(app, client, fake, fake_version, monkeypatch):
     newer_signal_cli(app, monkeypatch)
-    assert_unknown_subcommand(poll_call(client, "post", "/v1/polls", POLL), "sendPollCreate")
+    created = assert_newer_command(
+        poll_call(client, "post", "/v1/polls", POLL), fake_version, "sendPollCreate", "0.13.22", 201
+    )
+    if release_at_least(fake_version, "0.13.22"):
+        poll = last_sent(fake, "sendPollCreate")
+        assert (poll["question"], poll["options"], poll["allow_multiple"]) == (
+            "Lunch?",
+            ["Pizza", "Sushi", "none"],
+            True,
+        )
+        assert created == {"timestamp": str(poll["timestamp"])}
     run = last_run(fake)
     assert run["argv"][run["argv"].index("-a") + 1] == ACCOUNT
     assert run["argv"][run["argv"].index("-o") :] == [
@@ -971,10 +990,17 @@ def test_create_poll_argv(app, client, fake, monkeypatch):
     ]
 
 
-def test_create_poll_single_choice_in_a_group(app, client, fake, monkeypatch, group):
+def test_create_poll_single_choice_in_a_group(app, client, fake, fake_version, monkeypatch, group):
     newer_signal_cli(app, monkeypatch)
     body = {**POLL, "recipient": api_group_id(SLASHED_GROUP), "question": "-q", "allow_multiple_selections": False}
-    assert_unknown_subcommand(poll_call(client, "post", "/v1/polls", body), "sendPollCreate")
+    assert_newer_command(poll_call(client, "post", "/v1/polls", body), fake_version, "sendPollCreate", "0.13.22", 201)
+    if release_at_least(fake_version, "0.13.22"):
+        poll = last_sent(fake, "sendPollCreate")
+        assert (poll["question"], poll["allow_multiple"], poll["recipients"]) == (
+            "-q",
+            False,
+            [f"group:{SLASHED_GROUP}"],
+        )
     argv = last_run(fake)["argv"]
     assert argv[argv.index("sendPollCreate") :] == [
         "sendPollCreate",
@@ -990,12 +1016,18 @@ def test_create_poll_single_choice_in_a_group(app, client, fake, monkeypatch, gr
     ]
 
 
-def test_vote_argv_counts_the_votes(app, client, fake, monkeypatch):
-    # a vote refused for the old version does not use up a vote count
-    assert_error(poll_call(client, "post", "/v1/polls/vote", VOTE), 501)
+def test_vote_argv_counts_the_votes(app, client, fake, fake_version, monkeypatch):
+    if not release_at_least(fake_version, "0.13.22"):
+        # a vote refused for the old version does not use up a vote count
+        assert_error(poll_call(client, "post", "/v1/polls/vote", VOTE), 501)
     newer_signal_cli(app, monkeypatch)
     for count in (1, 2):
-        assert_unknown_subcommand(poll_call(client, "post", "/v1/polls/vote", VOTE), "sendPollVote")
+        assert_newer_command(
+            poll_call(client, "post", "/v1/polls/vote", VOTE), fake_version, "sendPollVote", "0.13.22", 204
+        )
+        if release_at_least(fake_version, "0.13.22"):
+            vote = last_sent(fake, "sendPollVote")
+            assert (vote["option_indexes"], vote["vote_count"], vote["poll_author"]) == ([0, 2], count, OTHER)
         argv = last_run(fake)["argv"]
         assert argv[argv.index("sendPollVote") :] == [
             "sendPollVote",
@@ -1010,11 +1042,17 @@ def test_vote_argv_counts_the_votes(app, client, fake, monkeypatch):
         ]
 
 
-def test_close_poll_argv(app, client, fake, monkeypatch, group):
+def test_close_poll_argv(app, client, fake, fake_version, monkeypatch, group):
     newer_signal_cli(app, monkeypatch)
-    assert_unknown_subcommand(
-        poll_call(client, "delete", "/v1/polls", {**CLOSE, "recipient": SLASHED_GROUP}), "sendPollTerminate"
+    assert_newer_command(
+        poll_call(client, "delete", "/v1/polls", {**CLOSE, "recipient": SLASHED_GROUP}),
+        fake_version,
+        "sendPollTerminate",
+        "0.13.22",
+        204,
     )
+    if release_at_least(fake_version, "0.13.22"):
+        assert last_sent(fake, "sendPollTerminate")["poll_timestamp"] == TIMESTAMP
     argv = last_run(fake)["argv"]
     assert argv[argv.index("sendPollTerminate") :] == [
         "sendPollTerminate",

@@ -13,7 +13,7 @@ import threading
 import time
 
 import pytest
-from fake_signal_cli import envelope_line, message_line
+from fake_signal_cli import as_printed, envelope_line, message_line
 from helpers import ACCOUNT, OTHER, THIRD, assert_error, last_run, words
 
 from signal_rest.receiving import spool
@@ -22,9 +22,11 @@ T0 = 1732630000000
 NEW = "+4915122222222"
 
 
-def printed(line):
-    """A queued receive line as the fake prints it (attachment bytes travel beside it)."""
-    return {key: value for key, value in line.items() if key != "_data"}
+@pytest.fixture
+def printed(fake_version):
+    """``printed(line)``: a queued receive line as the fake's release prints it (attachment bytes
+    travel beside it; the data message has the fields of that release)."""
+    return lambda line: as_printed(line, fake_version)
 
 
 def messages(count, start=0, source=OTHER):
@@ -43,7 +45,7 @@ def service_inbox(app):
 # --- the happy path ----------------------------------------------------------------------------
 
 
-def test_messages_come_exactly_as_printed_oldest_first(client, fake):
+def test_messages_come_exactly_as_printed_oldest_first(client, fake, printed):
     lines = [
         message_line(ACCOUNT, OTHER, 'Grüße 👋 "quoted" \\ back', timestamp=T0),
         envelope_line(ACCOUNT, THIRD, timestamp=T0 + 1, receiptMessage={"isRead": True, "timestamps": [T0 - 5]}),
@@ -106,7 +108,7 @@ def test_argv(client, fake, query, expected_words):
     assert run["exit"] == 0
 
 
-def test_number_forms(client, fake):
+def test_number_forms(client, fake, printed):
     fake.queue_messages(ACCOUNT, messages(1))
     response = client.get(f"/v1/receive/%2B{ACCOUNT[1:]}?timeout=0")
     assert response.get_json() == [printed(line) for line in messages(1)]
@@ -125,7 +127,7 @@ def test_timeout_60_is_allowed(client, fake):
     assert words(last_run(fake)) == ["receive", "--timeout=60.0", "--max-messages=1"]
 
 
-def test_attachments_are_downloaded_unless_ignored(client, fake):
+def test_attachments_are_downloaded_unless_ignored(client, fake, printed):
     png = b"\x89PNG\r\n\x1a\n" + bytes(16)
     with_file = message_line(
         ACCOUNT, OTHER, "a picture", timestamp=T0, attachments=[{"filename": "a.png", "data": png}]
@@ -148,7 +150,7 @@ def test_attachments_are_downloaded_unless_ignored(client, fake):
 # --- max_messages and the inbox ------------------------------------------------------------------
 
 
-def test_max_messages_leaves_the_rest_for_the_next_call(client, fake):
+def test_max_messages_leaves_the_rest_for_the_next_call(client, fake, printed):
     lines = messages(5)
     fake.queue_messages(ACCOUNT, lines)
     first = receive(client, query="timeout=0&max_messages=2")
@@ -161,7 +163,7 @@ def test_max_messages_leaves_the_rest_for_the_next_call(client, fake):
     assert receive(client).get_json() == []
 
 
-def test_waiting_messages_in_the_inbox_come_first_without_running_signal_cli(app, client, fake):
+def test_waiting_messages_in_the_inbox_come_first_without_running_signal_cli(app, client, fake, printed):
     # an earlier run stored these but they were never handed out (the response failed, say)
     stored = messages(3)
     for line in stored:
@@ -185,7 +187,7 @@ def test_waiting_messages_in_the_inbox_come_first_without_running_signal_cli(app
     assert service_inbox(app).waiting(ACCOUNT) == 0
 
 
-def test_accounts_have_separate_inboxes(app, client, fake):
+def test_accounts_have_separate_inboxes(app, client, fake, printed):
     fake.add_account(NEW)
     service_inbox(app).store(NEW, json.dumps(printed(message_line(NEW, OTHER, "for new", timestamp=T0))))
     assert receive(client).get_json() == []
@@ -195,7 +197,7 @@ def test_accounts_have_separate_inboxes(app, client, fake):
 # --- signal-cli fails after printing some lines ------------------------------------------------------
 
 
-def test_lines_printed_before_a_failure_are_kept(client, fake):
+def test_lines_printed_before_a_failure_are_kept(client, fake, printed):
     lines = messages(2)
     fake.queue_messages(ACCOUNT, messages(1, start=2))
     fake.add_fault(
@@ -214,7 +216,7 @@ def test_lines_printed_before_a_failure_are_kept(client, fake):
     assert receive(client).get_json() == []
 
 
-def test_a_line_signal_cli_prints_twice_is_handed_out_once(client, fake):
+def test_a_line_signal_cli_prints_twice_is_handed_out_once(client, fake, printed):
     line = json.dumps(printed(messages(1)[0])) + "\n"
     fake.add_fault(command="receive", exit=3, stdout=line, times=2)
     assert receive(client).get_json() == [printed(messages(1)[0])]
@@ -222,7 +224,7 @@ def test_a_line_signal_cli_prints_twice_is_handed_out_once(client, fake):
     assert last_run(fake)["exit"] == 3
 
 
-def test_a_truncated_last_line_is_not_a_message(client, fake):
+def test_a_truncated_last_line_is_not_a_message(client, fake, printed):
     lines = messages(2)
     text = json.dumps(printed(lines[0])) + "\n" + json.dumps(printed(lines[1]))[:40]
     fake.add_fault(command="receive", exit=3, stdout=text, times=1)
@@ -242,7 +244,7 @@ def _kill_receive_once_the_fake_inbox_is_empty(fake, killed):
         time.sleep(0.02)
 
 
-def test_lines_printed_before_signal_cli_is_killed_are_kept(client, fake):
+def test_lines_printed_before_signal_cli_is_killed_are_kept(client, fake, printed):
     lines = messages(2)
     fake.queue_messages(ACCOUNT, lines)
     killed = []
@@ -261,7 +263,7 @@ def test_lines_printed_before_signal_cli_is_killed_are_kept(client, fake):
     assert receive(client).get_json() == []
 
 
-def test_receive_may_wait_longer_than_the_command_time_limit(make_app, fake):
+def test_receive_may_wait_longer_than_the_command_time_limit(make_app, fake, printed):
     # signal-cli waits `timeout` for each next message and once more when the queue ran empty:
     # that waiting is asked for, so it does not count against SIGNAL_CLI_CMD_TIMEOUT
     client = make_app(SIGNAL_CLI_CMD_TIMEOUT=1).test_client()
@@ -293,7 +295,7 @@ def test_a_receive_that_hangs_past_the_time_limit_is_504(make_app, fake):
         ({"kill_self": True}, 502),
     ],
 )
-def test_failure_with_nothing_printed(client, fake, fault, status):
+def test_failure_with_nothing_printed(client, fake, fault, status, printed):
     fake.add_fault(command="receive", times=1, **fault)
     body = assert_error(receive(client), status)
     assert "\tat " not in body["message"]
@@ -361,7 +363,9 @@ def test_the_answer_is_the_stored_lines_joined(app, client):
     assert response.get_json() == [json.loads(line) for line in lines]
 
 
-def test_lines_the_inbox_cannot_store_are_handed_out_and_kept_in_their_spool_file(app, client, fake, monkeypatch):
+def test_lines_the_inbox_cannot_store_are_handed_out_and_kept_in_their_spool_file(
+    app, client, fake, monkeypatch, printed
+):
     lines = messages(2)
     fake.queue_messages(ACCOUNT, lines)
 

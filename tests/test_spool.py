@@ -7,7 +7,7 @@ import json
 import sqlite3
 
 import pytest
-from fake_signal_cli import message_line
+from fake_signal_cli import as_printed, message_line
 from helpers import ACCOUNT, OTHER
 
 from signal_rest.receiving import spool
@@ -69,14 +69,14 @@ def test_take_in_for_one_account_leaves_the_others(tmp_path):
     assert inbox.waiting(other_account) == 0
 
 
-def test_a_receive_stores_every_line_then_finishes_its_spool_file(inbox, cli, fake):
+def test_a_receive_stores_every_line_then_finishes_its_spool_file(inbox, cli, fake, fake_version):
     fake.queue_messages(ACCOUNT, messages(3))
     stored = []
     received = spool.receive(cli, inbox, ACCOUNT, on_stored=lambda: stored.append(inbox.waiting(ACCOUNT)), timeout=0)
     assert received == spool.Received(new=3, unsaved=[])
     # on_stored comes after each new envelope is in the inbox
     assert stored == [1, 2, 3]
-    assert [json.loads(line) for line in inbox.hand_out(ACCOUNT)] == messages(3)
+    assert [json.loads(line) for line in inbox.hand_out(ACCOUNT)] == [as_printed(m, fake_version) for m in messages(3)]
     assert spool_files(inbox) == []
 
 
@@ -97,11 +97,11 @@ def test_a_failed_receive_raises_and_leaves_no_spool_file(inbox, cli, fake):
     assert spool_files(inbox) == []
 
 
-def test_lines_the_inbox_cannot_store_stay_in_their_spool_file(inbox, cli, fake):
+def test_lines_the_inbox_cannot_store_stay_in_their_spool_file(inbox, cli, fake, fake_version):
     fake.queue_messages(ACCOUNT, messages(2))
     locked = LockedInbox(inbox.path)
     received = spool.receive(cli, locked, ACCOUNT, on_stored=pytest.fail, timeout=0)
-    assert [json.loads(line) for line in received.unsaved] == messages(2)
+    assert [json.loads(line) for line in received.unsaved] == [as_printed(m, fake_version) for m in messages(2)]
     assert received.new == 0
     (left,) = spool_files(inbox)
     # once the inbox can write again, the next take-in stores them

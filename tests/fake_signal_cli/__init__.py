@@ -1,4 +1,4 @@
-"""A faithful fake of ``signal-cli`` 0.13.19 that runs as a real executable.
+"""A faithful fake of ``signal-cli`` 0.13.19 to 0.14.6 that runs as a real executable.
 
 The test suite writes a small shim named ``signal-cli`` (see :func:`write_executable`) that
 imports this package and calls :func:`main`; ``python -m fake_signal_cli ARGS`` works too.
@@ -13,7 +13,11 @@ sources of signal-cli 0.13.19 and argparse4j 0.9.0:
 * JSON shapes, "no output" commands, exit codes 0-5 and 143, log lines on stderr.
 
 The fake reports the release it is told (``write_executable(..., version=...)``, 0.13.19 by
-default) and parses the command line of that release (see :mod:`.options`).
+default) and behaves as that release (``SIGNAL_CLI_0.14.md``): its command line (see
+:mod:`.options`), its commands (polls from 0.13.22, pins and admin delete from 0.14.0, stories
+from 0.14.6, ...), output shapes (listGroups members, listContacts, receive lines: see
+:func:`as_printed`), exit codes, and from 0.14.4 the config file named by ``SIGNAL_CLI_CONFIG``
+(the real ``/etc/signal-cli/config.json`` and per-user file are never read).
 
 All state lives in the ``--config`` directory:
 
@@ -36,7 +40,7 @@ Modules: ``argparse4j`` (the parser), ``options`` (the command line of each rele
 invocation), ``handlers`` (one function per subcommand, by topic), ``envelopes`` (receive lines).
 """
 
-from .envelopes import envelope_line, message_line
+from .envelopes import as_printed, envelope_line, message_line
 from .options import COMMANDS, VERSION, commands_for, option_dests, usage_text
 from .records import uuid_for
 from .run import main, write_executable
@@ -53,6 +57,7 @@ __all__ = [
     "STATE_LOCK",
     "VERSION",
     "FakeState",
+    "as_printed",
     "commands_for",
     "envelope_line",
     "format_number",

@@ -61,6 +61,7 @@ class Arg:
         default=None,
         const=None,
         since=None,
+        until=None,
     ):
         self.flags = tuple(flags)
         self.name = name
@@ -75,6 +76,8 @@ class Arg:
         # The signal-cli release that added the argument (None: every release the fake models);
         # argparse4j itself never looks at it, the option tables pick arguments by it.
         self.since = since
+        # the first release without the argument in this form (None: still there in the newest)
+        self.until = until
         self.group = None
         if name is not None:
             self.key = name

@@ -3,7 +3,58 @@
 import base64
 import os
 
+from .options import VERSION, release
 from .records import now_ms, uuid_for
+
+#: receive fields of dataMessage and the release that first writes them (SIGNAL_CLI_0.14.md §4.1)
+_NEWER_FIELDS = {
+    "isExpirationUpdate": "0.13.21",
+    "pollCreate": "0.13.22",
+    "pollVote": "0.13.22",
+    "pollTerminate": "0.13.22",
+    "pinMessage": "0.14.0",
+    "unpinMessage": "0.14.0",
+    "adminDelete": "0.14.0",
+}
+
+
+def as_printed(item, version=VERSION, account=None):
+    """A queued inbox item as signal-cli *version*'s ``receive`` prints it.
+
+    Wrapped in ``{"envelope", "account"}`` (*account* unless the item names one), without the
+    attachment bytes (``"_data"``), and each data message (``dataMessage``,
+    ``editMessage.dataMessage``, ``syncMessage.sentMessage``) in the shape of the release: the
+    fields it does not know left out (it cannot decode them), and from 0.13.21 ``isExpirationUpdate``
+    always present, right after ``expiresInSeconds``.
+    """
+    line = dict(item)
+    line.pop("_data", None)
+    if "envelope" not in line:
+        line = {"envelope": line}
+    if account is not None:
+        line.setdefault("account", account)
+    envelope = line["envelope"] = dict(line["envelope"])
+    if isinstance(envelope.get("dataMessage"), dict):
+        envelope["dataMessage"] = _data_message_of(version, envelope["dataMessage"])
+    for outer, inner in (("editMessage", "dataMessage"), ("syncMessage", "sentMessage")):
+        if isinstance(envelope.get(outer), dict) and isinstance(envelope[outer].get(inner), dict):
+            envelope[outer] = dict(envelope[outer])
+            envelope[outer][inner] = _data_message_of(version, envelope[outer][inner])
+    return line
+
+
+def _data_message_of(version, data_message):
+    wanted = release(version)
+    shown = {k: v for k, v in data_message.items() if release(_NEWER_FIELDS.get(k, "0.13.19")) <= wanted}
+    if wanted < release("0.13.21") or "isExpirationUpdate" in shown:
+        return shown
+    ordered = {}
+    for key, value in shown.items():
+        ordered[key] = value
+        if key == "expiresInSeconds":
+            ordered["isExpirationUpdate"] = False
+    ordered.setdefault("isExpirationUpdate", False)
+    return ordered
 
 
 def envelope_line(account, source, *, timestamp=None, source_name=None, source_device=1, source_uuid=None, **content):

@@ -1,10 +1,15 @@
 """The command line of signal-cli, declared as data, release by release.
 
 ``COMMANDS`` and ``GLOBAL_ARGS`` declare every subcommand and argument of every release the fake
-models; an entry added after :data:`FIRST_RELEASE` carries ``since="x.y.z"``. :func:`commands_for`
+models (0.13.19 to 0.14.6, SIGNAL_CLI.md and SIGNAL_CLI_0.14.md §2-§3); an entry added after
+:data:`FIRST_RELEASE` carries ``since="x.y.z"``, one replaced by a changed form ``until="x.y.z"``
+(the first release without it). :func:`commands_for`
 and :func:`build_parser` pick the table of one release; :func:`option_dests` tells, per subcommand,
 the name each argument has in signal-cli's JSON-RPC interface (SIGNAL_CLI.md §6).
 """
+
+import copy
+import os
 
 from .argparse4j import BOOL, DOUBLE, FILE, INT, LONG, Arg, Group, Parser, flag, format_width, mutex, opt, pos
 
@@ -48,8 +53,29 @@ def _usernames():
     return opt("-u", "--username", nargs="*")
 
 
+def _send_targets(note_to_self_first=False, group_first=False):
+    """The recipient options of the poll and pin commands (0.13.22+), in their source order."""
+    targets = [_recipients(), _group_ids()]
+    if group_first:
+        targets.reverse()
+    return [*targets, _usernames(), flag("--note-to-self"), flag("--notify-self")]
+
+
+def _call_id():
+    return [opt("--call-id", type=LONG, required=True)]
+
+
 _RECEIVE_MODES = ("on-start", "on-connection", "manual")
-_RECEIVE_FLAGS = (flag("--ignore-attachments"), flag("--ignore-stories"), flag("--send-read-receipts"))
+# daemon --socket without a value: $XDG_RUNTIME_DIR/signal-cli/socket
+_DEFAULT_SOCKET = os.path.join(os.environ.get("XDG_RUNTIME_DIR") or "/tmp", "signal-cli", "socket")
+_RECEIVE_FLAGS = (
+    flag("--ignore-attachments"),
+    flag("--ignore-stories"),
+    # 0.14.0: these make --ignore-a and --ignore-s(t) ambiguous (SIGNAL_CLI_0.14.md §3.4)
+    flag("--ignore-avatars", since="0.14.0"),
+    flag("--ignore-stickers", since="0.14.0"),
+    flag("--send-read-receipts"),
+)
 _PERMISSIONS = ("every-member", "only-admins")
 
 # The command line of every release the fake models: an argument or subcommand added after
@@ -58,6 +84,7 @@ _PERMISSIONS = ("every-member", "only-admins")
 # the order of the usage line and of "Did you mean" candidates.
 COMMANDS = {
     "addDevice": Command(LOCAL, [opt("--uri", required=True)]),
+    "acceptCall": Command(LOCAL, _call_id(), since="0.14.2"),
     "addStickerPack": Command(LOCAL, [opt("--uri", required=True, nargs="+")]),
     "block": Command(LOCAL, [_recipients(), opt("-g", "--group-id", "--group", nargs="*")]),
     "daemon": Command(
@@ -66,7 +93,7 @@ COMMANDS = {
             flag("--dbus"),
             flag("--dbus-system", "--system"),
             opt("--bus-name"),
-            opt("--socket", nargs="?", type=FILE),
+            opt("--socket", nargs="?", type=FILE, const=_DEFAULT_SOCKET),
             opt("--tcp", nargs="?", const="localhost:7583"),
             opt("--http", nargs="?", const="localhost:8080"),
             flag("--no-receive-stdout"),
@@ -78,6 +105,7 @@ COMMANDS = {
     "finishChangeNumber": Command(
         LOCAL, [pos("number"), opt("-v", "--verification-code", required=True), opt("-p", "--pin")]
     ),
+    "hangupCall": Command(LOCAL, _call_id(), since="0.14.2"),
     "getAttachment": Command(
         LOCAL, [opt("--id", required=True), mutex(opt("--recipient"), opt("-g", "--group-id"), required=True)]
     ),
@@ -94,6 +122,7 @@ COMMANDS = {
     ),
     "link": Command(PROVISIONING, [opt("-n", "--name")], outputs=("plain-text",)),
     "listAccounts": Command(MULTI),
+    "listCalls": Command(LOCAL, since="0.14.2"),
     "listContacts": Command(
         LOCAL,
         [
@@ -120,6 +149,7 @@ COMMANDS = {
             *_RECEIVE_FLAGS,
         ],
     ),
+    "rejectCall": Command(LOCAL, _call_id(), since="0.14.2"),
     "register": Command(REGISTRATION, [flag("-v", "--voice"), opt("--captcha"), flag("--reregister")]),
     "remoteDelete": Command(
         LOCAL,
@@ -162,13 +192,63 @@ COMMANDS = {
             opt("--story-timestamp", type=LONG),
             opt("--story-author"),
             opt("--edit-timestamp", type=LONG),
+            flag("--no-urgent", since="0.14.0"),
+            # 0.14.2: makes --v ambiguous with --view-once (SIGNAL_CLI_0.14.md §3.4)
+            flag("--voice-note", since="0.14.2"),
         ],
+    ),
+    "sendAdminDelete": Command(
+        LOCAL,
+        [
+            opt("-g", "--group-id", "--group", nargs="+"),
+            flag("--notify-self"),
+            opt("-a", "--target-author", required=True),
+            opt("-t", "--target-timestamp", required=True, type=LONG),
+            flag("--story"),
+        ],
+        since="0.14.0",
     ),
     "sendContacts": Command(LOCAL),
     "sendMessageRequestResponse": Command(
         LOCAL, [_group_ids(), _recipients(), _usernames(), opt("--type", enum=("accept", "delete"), required=True)]
     ),
     "sendPaymentNotification": Command(LOCAL, [pos("recipient"), opt("--receipt", required=True), opt("--note")]),
+    "sendPinMessage": Command(
+        LOCAL,
+        [
+            *_send_targets(group_first=True),
+            opt("-d", "--pin-duration", type=INT, default=-1),
+            opt("-a", "--target-author", required=True),
+            opt("-t", "--target-timestamp", required=True, type=LONG),
+            flag("--story"),
+        ],
+        since="0.14.0",
+    ),
+    # -o here is --option, not the global output flag (SIGNAL_CLI_0.14.md §3.4)
+    "sendPollCreate": Command(
+        LOCAL,
+        [
+            *_send_targets(),
+            opt("-q", "--question", required=True),
+            flag("--no-multi"),
+            opt("-o", "--option", nargs="+", required=True),
+        ],
+        since="0.13.22",
+    ),
+    "sendPollTerminate": Command(
+        LOCAL, [*_send_targets(), opt("--poll-timestamp", type=LONG, required=True)], since="0.13.22"
+    ),
+    "sendPollVote": Command(
+        LOCAL,
+        [
+            *_send_targets(),
+            opt("--poll-author"),
+            opt("--poll-timestamp", type=LONG, required=True),
+            opt("-o", "--option", type=INT, nargs="*"),
+            opt("--vote-count", type=INT, required=True),
+        ],
+        since="0.13.22",
+    ),
     "sendReaction": Command(
         LOCAL,
         [
@@ -176,6 +256,8 @@ COMMANDS = {
             _recipients(),
             _usernames(),
             flag("--note-to-self"),
+            # 0.13.22: makes --no ambiguous with --note-to-self (SIGNAL_CLI_0.14.md §3.4)
+            flag("--notify-self", since="0.13.22"),
             opt("-e", "--emoji", required=True),
             opt("-a", "--target-author", required=True),
             opt("-t", "--target-timestamp", required=True, type=LONG),
@@ -191,9 +273,26 @@ COMMANDS = {
             opt("--type", choices=("read", "viewed")),
         ],
     ),
+    "sendStory": Command(
+        LOCAL,
+        [opt("-a", "--attachment", required=True), flag("--no-replies"), opt("-g", "--group-id")],
+        since="0.14.6",
+    ),
     "sendSyncRequest": Command(LOCAL),
     "sendTyping": Command(LOCAL, [_group_ids(), _recipients(), flag("-s", "--stop")]),
     "setPin": Command(LOCAL, [pos("pin")]),
+    "sendUnpinMessage": Command(
+        LOCAL,
+        [
+            *_send_targets(group_first=True),
+            opt("-a", "--target-author", required=True),
+            opt("-t", "--target-timestamp", required=True, type=LONG),
+            flag("--story"),
+        ],
+        since="0.14.0",
+    ),
+    # nargs(1) in the source: one recipient, written like a plain positional
+    "startCall": Command(LOCAL, [pos("recipient")], since="0.14.2"),
     "startChangeNumber": Command(LOCAL, [pos("number"), flag("-v", "--voice"), opt("--captcha")]),
     "submitRateLimitChallenge": Command(LOCAL, [opt("--challenge", required=True), opt("--captcha", required=True)]),
     "trust": Command(
@@ -239,6 +338,11 @@ COMMANDS = {
             opt("-e", "--expiration", type=INT),
         ],
     ),
+    "updateDevice": Command(
+        LOCAL,
+        [opt("-d", "--device-id", "--deviceId", type=INT, required=True), opt("-n", "--device-name", required=True)],
+        since="0.13.23",
+    ),
     "updateGroup": Command(
         LOCAL,
         [
@@ -258,6 +362,9 @@ COMMANDS = {
             opt("--set-permission-edit-details", choices=_PERMISSIONS),
             opt("--set-permission-send-messages", choices=_PERMISSIONS),
             opt("-e", "--expiration", type=INT),
+            # your own label in the group; --member-l is ambiguous (SIGNAL_CLI_0.14.md §3.4)
+            opt("--member-label-emoji", since="0.14.1"),
+            opt("--member-label", since="0.14.1"),
         ],
     ),
     "updateProfile": Command(
@@ -281,12 +388,15 @@ GLOBAL_ARGS = [
     Arg(("-v", "--verbose"), action="count"),
     opt("--log-file", type=FILE),
     flag("--scrub-log"),
-    opt("-c", "--config"),
+    opt("-c", "--config", until="0.14.4"),
+    # 0.14.4: new names of the same option, whose dest becomes data-dir
+    opt("-d", "--data-dir", "-c", "--config", since="0.14.4"),
     opt("-a", "--account", "-u", "--username"),
     mutex(flag("--dbus", dest="global-dbus"), flag("--dbus-system", dest="global-dbus-system")),
     opt("--bus-name", dest="global-bus-name", default="org.asamk.Signal"),
     opt("-o", "--output", enum=("plain-text", "json")),
-    opt("--service-environment", enum=("live", "staging", "sandbox"), default="live"),
+    opt("--service-environment", enum=("live", "staging", "sandbox"), default="live", until="0.14.0"),
+    opt("--service-environment", enum=("live", "staging"), default="live", since="0.14.0"),
     opt("--trust-new-identities", enum=("always", "on-first-use", "never"), default="on-first-use"),
     flag("--disable-send-log"),
 ]
@@ -298,7 +408,8 @@ def release(version):
 
 
 def _present(item, wanted):
-    return item.since is None or release(item.since) <= wanted
+    until = getattr(item, "until", None)
+    return (item.since is None or release(item.since) <= wanted) and (until is None or wanted < release(until))
 
 
 def _args_for(args, wanted):
@@ -364,10 +475,29 @@ def option_dests(version=VERSION):
     }
 
 
-def build_parser(version=VERSION):
-    """Build the main parser with one subparser per subcommand (sorted, like a TreeMap)."""
+def _with_defaults(args, defaults):
+    """*args* with the defaults of a config file (0.14.4+): ``{key: value}``."""
+    chosen = []
+    for item in args:
+        if isinstance(item, Group):
+            chosen.append(Group(_with_defaults(item.args, defaults), item.required, item.since))
+        elif item.key in defaults and item.name is None:
+            changed = copy.copy(item)
+            changed.default = defaults[item.key]
+            chosen.append(changed)
+        else:
+            chosen.append(item)
+    return chosen
+
+
+def build_parser(version=VERSION, defaults=None):
+    """Build the main parser with one subparser per subcommand (sorted, like a TreeMap).
+
+    *defaults* (``{key: value}``, from a config file) replace the defaults of global options.
+    """
     commands = commands_for(version)
-    main_parser = Parser(_args_for(GLOBAL_ARGS, release(version)), description="Commandline interface for Signal.")
+    global_args = _with_defaults(_args_for(GLOBAL_ARGS, release(version)), defaults or {})
+    main_parser = Parser(global_args, description="Commandline interface for Signal.")
     for name in sorted(commands):
         main_parser.subcommands[name] = Parser(commands[name].args, command=name, main=main_parser)
     return main_parser

@@ -19,6 +19,7 @@ from .options import (
     build_logging_preparser,
     build_parser,
     commands_for,
+    release,
 )
 from .records import account_entry
 from .state import LOCK_DIR, append_log, dumps, modify_state, read_state
@@ -147,10 +148,15 @@ class Run:
 
     # -- the program ----------------------------------------------------------
 
+    def at_least(self, version):
+        """Whether this run plays signal-cli *version* or a later release."""
+        return release(self.version) >= release(version)
+
     def execute(self):
         """Do what signal-cli does with this argv and return the exit code."""
-        self._logging_preparse()
-        parser = build_parser(self.version)
+        defaults = global_config(self.version)
+        self._logging_preparse(defaults)
+        parser = build_parser(self.version, defaults)
         state = ParseState(self.argv)
         try:
             parser.parse(state, self.ns)
@@ -178,8 +184,9 @@ class Run:
         self._ensure_config_dir()
         return self._dispatch(command)
 
-    def _logging_preparse(self):
-        """Main.parseLoggingConfig: a lenient parse of the whole argv for -v, --log-file and -h."""
+    def _logging_preparse(self, defaults):
+        """Main.parseLoggingConfig: a lenient parse of the whole argv for -v, --log-file and -h
+        (from 0.14.4 the config file's ``verbose`` and ``logFile`` are its defaults)."""
         attrs = {}
         try:
             build_logging_preparser().parse(ParseState(self.argv, unknown=[]), attrs)
@@ -189,11 +196,12 @@ class Run:
             return
         except ParseError:
             return
-        self.verbose = attrs.get("verbose") or 0
+        self.verbose = (attrs.get("verbose") or 0) + defaults.get("verbose", 0)
         if self.verbose:
             self.quirks.append("verbose")
-        if attrs.get("log-file"):
-            self.log_file = os.path.abspath(attrs["log-file"])
+        log_file = attrs.get("log-file") or defaults.get("log-file")
+        if log_file:
+            self.log_file = os.path.abspath(log_file)
             try:
                 os.makedirs(os.path.dirname(self.log_file), exist_ok=True)
                 open(self.log_file, "a").close()
@@ -201,9 +209,13 @@ class Run:
             except OSError:
                 self.log_file = None
 
+    def _config_option(self):
+        """The data directory given: ``--config`` (``-d/--data-dir`` and its aliases from 0.14.4)."""
+        return self.ns.get("data-dir") if "data-dir" in self.ns else self.ns.get("config")
+
     def _note_config_dir(self):
         """Find the config dir (even after a parse error) so the run can still be logged."""
-        config = self.ns.get("config")
+        config = self._config_option()
         path = config if config is not None else _default_config_dir()
         if os.path.isdir(path):
             self.config_dir = path
@@ -216,7 +228,7 @@ class Run:
         self.json = output == "json"
 
     def _ensure_config_dir(self):
-        config = self.ns.get("config")
+        config = self._config_option()
         path = config if config is not None else _default_config_dir()
         try:
             os.makedirs(os.path.join(path, "data"), exist_ok=True)
@@ -400,6 +412,79 @@ class Run:
                 "stderr": "".join(self.stderr),
             },
         )
+
+
+#: GlobalConfig's keys (0.14.4+) and the global option each one gives its default
+_CONFIG_KEYS = {
+    "verbose": ("verbose", int),
+    "logFile": ("log-file", str),
+    "scrubLog": ("scrub-log", bool),
+    "dataDir": ("data-dir", str),
+    "busName": ("global-bus-name", str),
+    "dbus": ("global-dbus", bool),
+    "dbusSystem": ("global-dbus-system", bool),
+    "output": ("output", str),
+    "serviceEnvironment": ("service-environment", str),
+    "trustNewIdentities": ("trust-new-identities", str),
+    "disableSendLog": ("disable-send-log", bool),
+    "account": (None, str),
+}
+_CONFIG_CHOICES = {
+    "output": ("plain-text", "json"),
+    "serviceEnvironment": ("live", "staging"),
+    "trustNewIdentities": ("always", "on-first-use", "never"),
+}
+_JSON_TYPE_NAMES = {int: "int", str: "String", bool: "boolean"}
+
+
+def global_config(version):
+    """ConfigLoader (0.14.4+): the global options' defaults from the file SIGNAL_CLI_CONFIG names.
+
+    The real program also reads ``/etc/signal-cli/config.json`` and the per-user file; the fake
+    reads only SIGNAL_CLI_CONFIG, so no test depends on the machine it runs on. A file that is
+    not JSON, an unknown key or a bad value stops every command with exit 1 (SIGNAL_CLI_0.14.md §2.1).
+    """
+    if release(version) < release("0.14.4"):
+        return {}
+    path = os.environ.get("SIGNAL_CLI_CONFIG")
+    if not path or not os.path.exists(path):
+        return {}
+    try:
+        with open(path, encoding="utf-8") as f:
+            loaded = json.load(f)
+    except (OSError, ValueError) as e:
+        raise CommandError(1, f"Failed to load config from {path}: {e}")
+    if not isinstance(loaded, dict):
+        return {}
+    defaults = {}
+    for key, value in loaded.items():
+        if key not in _CONFIG_KEYS:
+            raise CommandError(
+                1,
+                f'Failed to parse configuration file(s): Unrecognized field "{key}" '
+                "(class org.asamk.signal.GlobalConfig), not marked as ignorable",
+            )
+        dest, kind = _CONFIG_KEYS[key]
+        if value is None:
+            continue
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise CommandError(
+                1,
+                f"Failed to parse configuration file(s): Cannot deserialize value of type "
+                f"`{_JSON_TYPE_NAMES[kind]}` from {json.dumps(value)}",
+            )
+        if key in _CONFIG_CHOICES:
+            wanted = "".join(c for c in value.lower() if c.isalnum())
+            choice = next((c for c in _CONFIG_CHOICES[key] if c.replace("-", "") == wanted), None)
+            if choice is None:
+                raise CommandError(
+                    1,
+                    f'Failed to parse configuration file(s): Cannot deserialize value from String "{value}": '
+                    f"not one of the values accepted for Enum class: {list(_CONFIG_CHOICES[key])}",
+                )
+        if dest is not None:
+            defaults[dest] = choice if key in _CONFIG_CHOICES else value
+    return defaults
 
 
 def _plain_text(obj):

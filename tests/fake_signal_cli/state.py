@@ -119,7 +119,8 @@ class FakeState:
         return self.update(add)
 
     def add_user(self, number, **flags):
-        """Describe another Signal user: uuid, registered, untrusted, rate_limited, network_failure…"""
+        """Describe another Signal user: uuid, registered, untrusted, rate_limited (a captcha challenge:
+        True or its token), rate_limited_plain (a plain rate limit: its retry-after seconds), network_failure…"""
 
         def add(state):
             user = state.setdefault("users", {}).setdefault(number, {})

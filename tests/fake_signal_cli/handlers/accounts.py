@@ -85,6 +85,8 @@ def cmd_verify(run, ns):
         if acct["registered"]:
             raise CommandError(3, "Verify error: Account is already registered")
         if not acct.get("session"):
+            if run.at_least("0.13.21"):
+                raise CommandError(3, "Verify error: No registration verification session active")
             raise CommandError(2, _VERIFY_NPE)
         expected = acct.get("verification_code")
         if expected is not None and str(expected).replace("-", "") != code:
@@ -314,8 +316,10 @@ def cmd_submit_rate_limit_challenge(run, ns):
                 user["rate_limited"] = False
                 lifted = True
         if not lifted:
+            # CaptchaRejectedErrorException has exit code 6 from 0.14.3
             raise CommandError(
-                1, "Captcha rejected, it may be outdated, already used or solved from a different IP address."
+                6 if run.at_least("0.14.3") else 1,
+                "Captcha rejected, it may be outdated, already used or solved from a different IP address.",
             )
 
     run.transact(act)
@@ -402,5 +406,21 @@ def cmd_remove_device(run, ns):
         if not any(d["id"] == device_id for d in acct["devices"]):
             raise CommandError(3, "Error while removing device: [404] Not found")
         acct["devices"] = [d for d in acct["devices"] if d["id"] != device_id]
+
+    run.transact(act)
+
+
+@handler("updateDevice")
+def cmd_update_device(run, ns):
+    """Rename a linked device (0.13.23+); prints nothing."""
+    device_id, name = ns["device-id"], ns["device-name"]
+
+    def act(state):
+        acct = run.acct(state)
+        require_primary(acct)
+        device = next((d for d in acct["devices"] if d["id"] == device_id), None)
+        if device is None:
+            raise CommandError(3, "Error while updating device: [404] Not found")
+        device["name"] = name
 
     run.transact(act)

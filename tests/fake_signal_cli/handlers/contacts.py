@@ -18,6 +18,20 @@ def _profile_name(contact):
     return " ".join(p for p in (profile.get("givenName"), profile.get("familyName")) if p)
 
 
+def _with_is_archived(entry):
+    """0.14.1+: ``isArchived`` is always present, between ``color`` and ``isBlocked``."""
+    archived = bool(entry.get("isArchived"))
+    shown = {}
+    for key, value in entry.items():
+        if key == "isArchived":
+            continue
+        if key == "isBlocked":
+            shown["isArchived"] = archived
+        shown[key] = value
+    shown.setdefault("isArchived", archived)
+    return shown
+
+
 @handler("listContacts")
 def cmd_list_contacts(run, ns):
     """List contacts with the filters of ListContactsCommand."""
@@ -34,6 +48,8 @@ def cmd_list_contacts(run, ns):
     output = []
     for contact in contacts:
         entry = {k: v for k, v in contact.items() if k != "internal"}
+        if run.at_least("0.14.1"):
+            entry = _with_is_archived(entry)
         if ns.get("internal"):
             entry["internal"] = contact.get("internal") or {
                 "capabilities": [],

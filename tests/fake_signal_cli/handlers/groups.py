@@ -56,7 +56,27 @@ def cmd_list_groups(run, ns):
         f"Blocked: {str(g.get('isBlocked')).lower()}\n"
         for g in groups
     )
+    if run.at_least("0.14.1"):
+        labels = run.acct(run.state()).get("member_labels", {})
+        groups = [_group_with_member_objects(g, labels.get(g["id"], {})) for g in groups]
     run.emit(groups, plain=plain)
+
+
+def _group_with_member_objects(group, labels):
+    """0.14.1+: members are ``{number, uuid, isAdmin, [labelEmoji], [label]}``; admins come from them."""
+    admins = group.get("admins", [])
+    members = []
+    for member in group.get("members", []):
+        entry = {"number": member.get("number"), "uuid": member.get("uuid")}
+        entry["isAdmin"] = any(_same_member(member, a) for a in admins)
+        label = labels.get(member.get("uuid")) or {}
+        for key in ("labelEmoji", "label"):
+            if label.get(key) is not None:
+                entry[key] = label[key]
+        members.append(entry)
+    shown = dict(group, members=members)
+    shown["admins"] = [{"number": m["number"], "uuid": m["uuid"]} for m in members if m["isAdmin"]]
+    return shown
 
 
 @handler("updateGroup")
@@ -154,6 +174,11 @@ def cmd_update_group(run, ns):
         if ns.get("expiration") is not None:
             group["messageExpirationTime"] = ns["expiration"]
             changed = True
+        for key, field in (("member-label-emoji", "labelEmoji"), ("member-label", "label")):
+            # 0.14.1+: your own label in the group; a part left out keeps its value
+            if ns.get(key) is not None:
+                acct.setdefault("member_labels", {}).setdefault(gid, {}).setdefault(acct["uuid"], {})[field] = ns[key]
+                changed = True
         if changed:
             results += group_member_results(state, run, acct, group, with_group_id=False)
         response = {}

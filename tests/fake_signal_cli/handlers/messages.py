@@ -6,16 +6,28 @@ import re
 import sys
 
 from ..errors import CommandError, java_trace
-from ..values import java_b64decode, parse_data_uri, parse_recipient
+from ..values import java_b64decode, parse_data_uri, parse_group_id, parse_recipient
 from .common import handler
 from .sending import collect_recipients, ident_text, record_send, send_family
 
 
-def _load_attachment(value):
+def _inside_data_dir(run, path):
+    """Whether *path* resolves (symlinks followed) inside the data directory's ``data/`` (0.14.4+)."""
+    data_dir = os.path.realpath(os.path.join(run.config_dir, "data"))
+    return os.path.commonpath([data_dir, os.path.realpath(path)]) == data_dir
+
+
+def _load_attachment(run, value, prefix="Failed to send message"):
     """Utils.createStreamDetails: a data URI, or else a file path (AttachmentInvalidException, exit 2)."""
     try:
         content_type, name, data = parse_data_uri(value)
     except ValueError:
+        if run.at_least("0.14.4") and _inside_data_dir(run, value):
+            raise CommandError(
+                2,
+                f"{prefix}: {value}: Attaching files from the signal-cli data directory is not allowed "
+                "(AttachmentInvalidException)",
+            )
         try:
             with open(value, "rb") as f:
                 data = f.read()
@@ -23,7 +35,7 @@ def _load_attachment(value):
             reason = {2: "No such file or directory", 13: "Permission denied", 21: "Is a directory"}.get(
                 e.errno, e.strerror
             )
-            raise CommandError(2, f"Failed to send message: {value}: {value} ({reason}) (AttachmentInvalidException)")
+            raise CommandError(2, f"{prefix}: {value}: {value} ({reason}) (AttachmentInvalidException)")
         import mimetypes
 
         name = os.path.basename(value)
@@ -66,6 +78,14 @@ def cmd_send(run, ns):
         singles = [i for i in idents if i[0] not in ("group", "self")]
         if not singles:
             raise CommandError(1, "No recipients given")
+        if run.at_least("0.14.4"):
+            # only archives the local sessions: nothing is sent and nothing printed
+            run.transact(
+                lambda state: record_send(
+                    state, run, {"end_session": True, "recipients": [ident_text(i) for i in singles], "results": []}
+                )
+            )
+            return 0
         return send_family(run, singles, {"end_session": True})
     sticker = ns.get("sticker")
     if sticker is not None:
@@ -122,7 +142,7 @@ def cmd_send(run, ns):
             "profile name with the updateProfile command. This may become mandatory "
             "in the future.",
         )
-    loaded = [_load_attachment(a) for a in attachments]
+    loaded = [_load_attachment(run, a) for a in attachments]
     run.attachments = [{"name": a["name"], "data": a["data"]} for a in loaded]
     if sticker is not None:
         pack_id = sticker.split(":")[0]
@@ -141,6 +161,10 @@ def cmd_send(run, ns):
         "view_once": bool(ns.get("view-once")),
         "notify_self": bool(ns.get("notify-self")),
     }
+    if run.at_least("0.14.0"):
+        record["no_urgent"] = bool(ns.get("no-urgent"))
+    if run.at_least("0.14.2"):
+        record["voice_note"] = bool(ns.get("voice-note"))
     return send_family(run, idents, record)
 
 
@@ -149,17 +173,16 @@ def cmd_send_reaction(run, ns):
     """React to a message (or remove the reaction with -r)."""
     idents = collect_recipients(run, ns, note_to_self=ns.get("note-to-self"))
     author = parse_recipient(ns["target-author"], run.account)
-    return send_family(
-        run,
-        idents,
-        {
-            "emoji": ns["emoji"],
-            "remove": bool(ns.get("remove")),
-            "target_author": ident_text(author),
-            "target_timestamp": ns["target-timestamp"],
-            "story": bool(ns.get("story")),
-        },
-    )
+    record = {
+        "emoji": ns["emoji"],
+        "remove": bool(ns.get("remove")),
+        "target_author": ident_text(author),
+        "target_timestamp": ns["target-timestamp"],
+        "story": bool(ns.get("story")),
+    }
+    if run.at_least("0.13.22"):
+        record["notify_self"] = bool(ns.get("notify-self"))
+    return send_family(run, idents, record)
 
 
 @handler("remoteDelete")
@@ -215,3 +238,131 @@ def cmd_send_contacts(run, ns):
 def cmd_send_sync_request(run, ns):
     """Ask the primary device for sync data; prints nothing."""
     run.transact(lambda state: record_send(state, run, {}))
+
+
+# -- the 0.13.22+ and 0.14 commands (SIGNAL_CLI_0.14.md §3.1) ----------------------------------------
+
+
+@handler("sendPollCreate")
+def cmd_send_poll_create(run, ns):
+    """Create a poll: recipients first, then the option checks of the release."""
+    idents = collect_recipients(run, ns, note_to_self=ns.get("note-to-self"))
+    options = ns["option"]
+    if len(options) < 2:
+        raise CommandError(1, f"Poll needs at least {'two' if run.at_least('0.14.0') else 'tow'} options")
+    if run.at_least("0.14.1") and len(options) > 10:
+        raise CommandError(1, "Poll cannot have more than 10 options")
+    if run.at_least("0.14.2"):
+        for option in options:
+            if not option:
+                raise CommandError(1, "Poll options must not be empty")
+            if len(option.encode("utf-16-le")) // 2 > 100:  # String.length(): UTF-16 code units
+                raise CommandError(1, f'Poll option "{option}" exceeds the maximum length of 100 characters')
+    record = {
+        "question": ns["question"],
+        "allow_multiple": not ns.get("no-multi"),
+        "options": list(options),
+        "notify_self": bool(ns.get("notify-self")),
+    }
+    return send_family(run, idents, record)
+
+
+@handler("sendPollVote")
+def cmd_send_poll_vote(run, ns):
+    """Vote on a poll: the author is parsed unconditionally (a missing one is an NPE, exit 2)."""
+    idents = collect_recipients(run, ns, note_to_self=ns.get("note-to-self"))
+    author = parse_recipient(ns.get("poll-author"), run.account)
+    record = {
+        "poll_author": ident_text(author),
+        "poll_timestamp": ns["poll-timestamp"],
+        "option_indexes": list(ns.get("option") or []),
+        "vote_count": ns["vote-count"],
+        "notify_self": bool(ns.get("notify-self")),
+    }
+    return send_family(run, idents, record)
+
+
+@handler("sendPollTerminate")
+def cmd_send_poll_terminate(run, ns):
+    """Close a poll."""
+    idents = collect_recipients(run, ns, note_to_self=ns.get("note-to-self"))
+    record = {"poll_timestamp": ns["poll-timestamp"], "notify_self": bool(ns.get("notify-self"))}
+    return send_family(run, idents, record)
+
+
+def _pin(run, ns, pin):
+    idents = collect_recipients(run, ns, note_to_self=ns.get("note-to-self"))
+    author = parse_recipient(ns["target-author"], run.account)
+    record = {
+        "target_author": ident_text(author),
+        "target_timestamp": ns["target-timestamp"],
+        "story": bool(ns.get("story")),
+        "notify_self": bool(ns.get("notify-self")),
+    }
+    if pin:
+        record["pin_duration"] = ns.get("pin-duration")
+    return send_family(run, idents, record)
+
+
+@handler("sendPinMessage")
+def cmd_send_pin_message(run, ns):
+    """Pin a message (-1: forever)."""
+    return _pin(run, ns, pin=True)
+
+
+@handler("sendUnpinMessage")
+def cmd_send_unpin_message(run, ns):
+    """Unpin a message."""
+    return _pin(run, ns, pin=False)
+
+
+@handler("sendAdminDelete")
+def cmd_send_admin_delete(run, ns):
+    """Delete a message for every member of the groups: the groups are checked before the author."""
+    group_ids = list(dict.fromkeys(parse_group_id(g) for g in ns.get("group-id") or []))
+    if not group_ids:
+        raise CommandError(1, "Admin delete requires group IDs")
+    author = parse_recipient(ns["target-author"], run.account)
+    record = {
+        "target_author": ident_text(author),
+        "target_timestamp": ns["target-timestamp"],
+        "story": bool(ns.get("story")),
+        "notify_self": bool(ns.get("notify-self")),
+    }
+    return send_family(run, [("group", g) for g in group_ids], record)
+
+
+@handler("sendStory")
+def cmd_send_story(run, ns):
+    """Post a story from an image or video file, to a group or (without -g) to "My Story".
+
+    "My Story" goes to every contact that is not blocked (the fake has no hidden stories)."""
+    attachment = ns["attachment"]
+    if not attachment:
+        raise CommandError(1, "An attachment is required for sending a story.")
+    group_id = parse_group_id(ns["group-id"]) if ns.get("group-id") is not None else None
+    prefix = "Failed to send story"
+    if attachment.startswith("data:"):
+        # a data: URI is read as a file name
+        raise CommandError(
+            2, f"{prefix}: {attachment}: {attachment} (No such file or directory) (AttachmentInvalidException)"
+        )
+    loaded = _load_attachment(run, attachment, prefix)
+    if loaded["content_type"].split("/")[0] not in ("image", "video"):
+        raise CommandError(
+            2, f"{prefix}: {attachment}: Stories only support image and video attachments (AttachmentInvalidException)"
+        )
+    run.attachments = [{"name": loaded["name"], "data": loaded["data"]}]
+    record = {"attachment": loaded, "allow_replies": not ns.get("no-replies"), "group_id": group_id}
+    if group_id is not None:
+        return send_family(run, [("group", group_id)], record)
+    state = run.state()
+    acct = run.acct(state)
+    audience = [
+        ("number", c["number"]) if c.get("number") else ("uuid", c["uuid"])
+        for c in acct["contacts"]
+        if not c.get("isBlocked") and c.get("number") != run.account
+    ]
+    if not audience:
+        raise CommandError(2, f"{prefix}: No eligible contacts found for story delivery (IOException)")
+    return send_family(run, audience, dict(record, my_story=True))

@@ -1,23 +1,14 @@
-"""receive (the inbox, printed line by line), and daemon and jsonRpc, which the fake refuses."""
+"""receive (the inbox, printed line by line); daemon, jsonRpc and calls, which the fake refuses."""
 
 import base64
 import os
 import signal
 import time
 
+from ..envelopes import as_printed
 from ..errors import CommandError
 from ..state import ATTACHMENTS_DIR, STATE_FILE, STATE_LOCK, FileLock, dumps, load_state, state_temp_file
 from .common import POLL_SECONDS, handler
-
-
-def _receive_line(item, account):
-    """A queued inbox item as printed: wrapped in {"envelope", "account"}, without "_data"."""
-    line = dict(item)
-    line.pop("_data", None)
-    if "envelope" not in line:
-        line = {"envelope": line}
-    line.setdefault("account", account)
-    return line
 
 
 def _attachment_ids(envelope):
@@ -47,7 +38,7 @@ def _deliver_next(run, ignore_attachments):
         if not inbox:
             return False
         item = inbox.pop(0)
-        line = _receive_line(item, run.account)
+        line = as_printed(item, run.version, run.account)
         if not ignore_attachments:
             folder = os.path.join(config_dir, ATTACHMENTS_DIR)
             os.makedirs(folder, exist_ok=True)
@@ -108,9 +99,17 @@ def cmd_receive(run, ns):
     return 0
 
 
+_DAEMON_CHANNELS = ("dbus", "dbus-system", "socket", "tcp", "http")
+
+
 @handler("daemon")
 def cmd_daemon(run, ns):
-    """Not modelled: fail clearly rather than pretend."""
+    """Only the channel check of 0.14.0+ is modelled; otherwise fail clearly rather than pretend."""
+    if run.at_least("0.14.0") and not any(
+        ns.get(key) is not None and ns.get(key) is not False for key in _DAEMON_CHANNELS
+    ):
+        # checked once the accounts are loaded; 0.13.19 fell back to --dbus
+        raise CommandError(1, "At least one channel parameter is required, e.g. --socket or --dbus.")
     raise CommandError(2, "fake signal-cli: daemon mode is not implemented by this fake")
 
 
@@ -118,3 +117,18 @@ def cmd_daemon(run, ns):
 def cmd_json_rpc(run, ns):
     """Not modelled: fail clearly rather than pretend."""
     raise CommandError(2, "fake signal-cli: jsonRpc mode is not implemented by this fake")
+
+
+@handler("listCalls")
+def cmd_list_calls(run, ns):
+    """0.14.2+: a call lives only as long as its process, so a fresh process has none."""
+    run.emit([], plain="")
+
+
+def _calls_not_modelled(run, ns):
+    """The other call commands (0.14.2+, experimental) are parsed but not modelled: fail clearly."""
+    raise CommandError(2, f"fake signal-cli: {run.command} is not implemented by this fake")
+
+
+for _name in ("startCall", "acceptCall", "hangupCall", "rejectCall"):
+    handler(_name)(_calls_not_modelled)

@@ -59,6 +59,11 @@ def _single_result(state, run, ident, group_id=None):
         entry["type"] = "RATE_LIMIT_FAILURE"
         entry["token"] = token if isinstance(token, str) else "challenge-token-" + (number or uuid).lstrip("+")
         entry["retryAfterSeconds"] = 86400
+    elif user.get("rate_limited_plain"):
+        # a plain rate limit (HTTP 413, no challenge): its Retry-After is reported from 0.14.3
+        entry["type"] = "RATE_LIMIT_FAILURE"
+        if run.at_least("0.14.3"):
+            entry["retryAfterSeconds"] = user["rate_limited_plain"]
     elif user.get("network_failure"):
         entry["type"] = "NETWORK_FAILURE"
     elif user.get("invalid_pre_key"):
