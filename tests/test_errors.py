@@ -10,7 +10,18 @@ import time
 from urllib.parse import quote
 
 import pytest
-from helpers import ACCOUNT, API_TAGS, OTHER, add_group_with_id, api_group_id, assert_error, b64, last_run, words
+from helpers import (
+    ACCOUNT,
+    API_TAGS,
+    OTHER,
+    add_group_with_id,
+    api_group_id,
+    assert_error,
+    b64,
+    last_run,
+    release_at_least,
+    words,
+)
 
 import signal_rest
 from signal_rest.attachments import storage_error
@@ -351,6 +362,31 @@ def test_rate_limit_is_429_with_tokens_and_retry_after(client, fake):
     assert body["challenge_tokens"] == ["challenge-abc"]
     assert response.headers["Retry-After"] == "86400"
     assert body["account"] == ACCOUNT
+
+
+def test_a_plain_rate_limit_is_429_with_retry_after_where_signal_cli_reports_it(client, fake, fake_version):
+    # a rate limit that no captcha lifts: 0.14.3+ reports its wait too
+    fake.add_user(OTHER, rate_limited_plain=3600)
+    response = client.post("/v2/send", json=SEND)
+    body = assert_error(response, 429)
+    assert body["challenge_tokens"] == []
+    assert "rate-limit-challenge" not in body["message"]
+    if release_at_least(fake_version, "0.14.3"):
+        assert response.headers["Retry-After"] == "3600"
+    else:
+        assert "Retry-After" not in response.headers
+
+
+def test_verify_without_a_registration_says_to_register_first(client, fake, fake_version):
+    number = "+4915122222222"
+    fake.add_account(number, registered=False)
+    response = client.post(f"/v1/register/{number}/verify/123-456")
+    if release_at_least(fake_version, "0.13.21"):
+        # exit 3 "No registration verification session active": the caller's mistake
+        assert_error(response, 400, "ask for a code with POST /v1/register/")
+    else:
+        # 0.13.19 crashes on it (exit 2)
+        assert_error(response, 502)
 
 
 def test_untrusted_is_409_naming_the_identities_endpoint(client, fake):

@@ -787,3 +787,34 @@ def test_pin_bad_input(validation_client, method, fields, field):
     body = {key: value for key, value in {**PIN, **fields}.items() if value is not None}
     response = validation_client.open(f"/v1/groups/{ACCOUNT}/{API_GROUP}/pin-message", method=method.upper(), json=body)
     assert_error(response, 400, field=field)
+
+
+# --- member labels (signal-cli >= 0.14.1) ----------------------------------------------------------------------
+
+
+def test_member_label(app, client, fake, fake_version, small_group):
+    body = {"member_label": "-Ops lead", "member_label_emoji": "🛠"}
+    response = client.put(f"/v1/groups/{ACCOUNT}/{API_GROUP}", json=body)
+    if not release_at_least(fake_version, "0.14.1"):
+        assert_error(response, 501, "The --member-label option of updateGroup needs signal-cli 0.14.1", fake_version)
+        assert fake.log() == []
+        return
+    assert response.status_code == 204, response.get_json()
+    # free text in the --name=value form: a label starting with '-' is data
+    assert words(last_run(fake)) == [
+        "updateGroup",
+        "-g",
+        SLASHED_GROUP,
+        "--member-label=-Ops lead",
+        "--member-label-emoji=🛠",
+    ]
+    # signal-cli now lists the members as objects with isAdmin and the label; the entries keep the
+    # standard API's shape (numbers, or number and UUID with expand=true)
+    (printed,) = app.extensions["signal_rest.signal_cli"].list_groups(ACCOUNT)
+    mine = next(member for member in printed["members"] if member["number"] == ACCOUNT)
+    assert (mine["label"], mine["labelEmoji"], mine["isAdmin"]) == ("-Ops lead", "🛠", True)
+    (entry,) = client.get(f"/v1/groups/{ACCOUNT}?expand=true").get_json()
+    assert {"number": ACCOUNT, "uuid": uuid_for(ACCOUNT)} in entry["members"]
+    assert all(set(member) == {"number", "uuid"} for member in entry["members"] + entry["admins"])
+    (entry,) = client.get(f"/v1/groups/{ACCOUNT}").get_json()
+    assert ACCOUNT in entry["members"] and ACCOUNT in entry["admins"]

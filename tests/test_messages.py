@@ -1146,3 +1146,109 @@ def test_poll_answers_are_counted_as_signal_cli_counts_them(validation_client):
     # 0.14.2+ refuses answers over 100 UTF-16 units; an emoji outside the BMP counts twice
     body = {"recipient": OTHER, "question": "Lunch?", "answers": ["Pizza", "🍕" * 51]}
     assert_error(validation_client.post(f"/v1/polls/{ACCOUNT}", json=body), 400, "100", field="answers")
+
+
+# --- what the 0.14 line adds: stories, admin delete, sends without a push, voice notes ---------------------
+
+
+def post_story(client, **body):
+    return client.post(f"/v1/stories/{ACCOUNT}", json={"attachment": f"data:image/png;base64,{b64(PNG)}", **body})
+
+
+def test_stories_need_signal_cli_0_14_6(client, fake, fake_version):
+    # decided from the version: no signal-cli run for the account
+    fake.add_contact(ACCOUNT, OTHER)
+    response = post_story(client)
+    if release_at_least(fake_version, "0.14.6"):
+        assert response.status_code == 201, response.get_json()
+        assert response.get_json()["timestamp"]
+    else:
+        assert_error(response, 501, "Stories need signal-cli 0.14.6 or newer", fake_version)
+        assert fake.log() == []
+
+
+def test_story_to_my_story_goes_to_the_contacts(app, client, fake, fake_version, monkeypatch):
+    newer_signal_cli(app, monkeypatch, "0.14.6")
+    fake.add_contact(ACCOUNT, OTHER)
+    body = assert_newer_command(post_story(client), fake_version, "sendStory", "0.14.6", 201)
+    run = last_run(fake)
+    # (the 0.13.19 fake cannot parse the subcommand, but records its argv)
+    argv = run["argv"][run["argv"].index("sendStory") :]
+    assert argv[1].startswith("--attachment=/") and argv[1].endswith(".png")
+    assert len(argv) == 2
+    # the temporary file is gone once signal-cli is done with it
+    assert not os.path.exists(argv[1].split("=", 1)[1])
+    if release_at_least(fake_version, "0.14.6"):
+        story = fake.sent_messages(command="sendStory")[-1]
+        assert story["my_story"] and story["recipients"] == [OTHER] and story["allow_replies"]
+        assert story["attachment"]["data"] == b64(PNG)
+        assert body["timestamp"] == str(story["timestamp"])
+
+
+def test_story_to_a_group_without_replies(app, client, fake, fake_version, monkeypatch, group):
+    newer_signal_cli(app, monkeypatch, "0.14.6")
+    response = post_story(client, group_id=api_group_id(SLASHED_GROUP), allow_replies=False)
+    assert_newer_command(response, fake_version, "sendStory", "0.14.6", 201)
+    argv = last_run(fake)["argv"]
+    assert argv[argv.index("sendStory") + 2 :] == ["--no-replies", f"--group-id={SLASHED_GROUP}"]
+    if release_at_least(fake_version, "0.14.6"):
+        story = fake.sent_messages(command="sendStory")[-1]
+        assert story["group_id"] == SLASHED_GROUP and story["allow_replies"] is False
+
+
+def test_a_story_no_one_could_see_is_the_callers_mistake(app, client, fake, fake_version, monkeypatch):
+    # "My Story" of an account without contacts: signal-cli fails with exit 2 and says why
+    newer_signal_cli(app, monkeypatch, "0.14.6")
+    body = assert_newer_command(post_story(client), fake_version, "sendStory", "0.14.6", 400)
+    if release_at_least(fake_version, "0.14.6"):
+        assert_error(post_story(client), 400, "No eligible contacts found for story delivery")
+        assert body["status"] == 400
+
+
+@pytest.mark.parametrize("recipient", [OTHER, SLASHED_GROUP])
+def test_deleting_ones_own_message_works_in_every_release(client, fake, group, recipient):
+    # without target_author it is the old remote delete, in every release
+    body = {"recipient": recipient, "timestamp": TIMESTAMP}
+    assert client.delete(f"/v1/remote-delete/{ACCOUNT}", json=body).status_code == 201
+    assert words(last_run(fake))[0] == "remoteDelete"
+
+
+def test_admin_delete(client, fake, fake_version, group):
+    body = {"recipient": api_group_id(SLASHED_GROUP), "timestamp": TIMESTAMP, "target_author": OTHER}
+    response = client.delete(f"/v1/remote-delete/{ACCOUNT}", json=body)
+    if not release_at_least(fake_version, "0.14.0"):
+        assert_error(response, 501, "0.14.0", fake_version)
+        return
+    assert response.status_code == 201, response.get_json()
+    assert words(last_run(fake)) == [
+        "sendAdminDelete",
+        f"--target-author={OTHER}",
+        f"--target-timestamp={TIMESTAMP}",
+        "-g",
+        SLASHED_GROUP,
+    ]
+    deleted = fake.sent_messages(command="sendAdminDelete")[-1]
+    assert deleted["target_author"] == OTHER and deleted["target_timestamp"] == TIMESTAMP
+    assert response.get_json()["timestamp"] == str(deleted["timestamp"])
+
+
+@pytest.mark.parametrize(
+    ("field", "option", "since"), [("no_urgent", "--no-urgent", "0.14.0"), ("voice_note", "--voice-note", "0.14.2")]
+)
+def test_send_without_a_push_or_as_a_voice_note(client, fake, fake_version, field, option, since):
+    voice = f"data:audio/ogg;filename=note.ogg;base64,{b64(b'OggS' + bytes(40))}"
+    response = send(client, recipients=[OTHER], message="hi", base64_attachments=[voice], **{field: True})
+    if not release_at_least(fake_version, since):
+        assert_error(response, 501, f"The {option} option of send needs signal-cli {since}", fake_version)
+        assert fake.log() == []
+        return
+    assert response.status_code == 201, response.get_json()
+    assert option in words(last_run(fake))
+    assert last_sent(fake, "send")[field] is True
+
+
+@pytest.mark.parametrize("field", ["no_urgent", "voice_note"])
+def test_false_asks_nothing_of_newer_signal_cli(client, fake, field):
+    # the default: the option is not written, so every release takes the send
+    assert send(client, recipients=[OTHER], message="hi", **{field: False}).status_code == 201
+    assert not {"--no-urgent", "--voice-note"} & set(words(last_run(fake)))

@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 #: stderr lines that are logging, not messages: signal-cli's (``INFO  SignalAccount - Config file
 #: is in use…``) and the JVM's own (``[0.004s][warning][aot] …``)
 _LOG_LINE = re.compile(r"^(TRACE|DEBUG|INFO|WARN|WARNING|ERROR)\s+\S+ - |^\[\d+\.\d+s\]\[\w+\s*\]")
+#: exit 2 texts of sendStory (0.14.6) that are the request's fault, not signal-cli's
+_STORY_REFUSED = re.compile(r"No eligible contacts found for story delivery|Stories only support image and video")
 _NOT_FOUND = re.compile(r"Group not found|Could not find (attachment|avatar)|Unknown group", re.I)
 
 
@@ -136,6 +138,8 @@ def result(command, argv, returncode, stdout, stderr):
     if returncode == 3 and "[404]" in message and command.target:
         # Signal's servers do not know the thing (removeDevice of an unknown device)
         raise NotFound(message, **details)
+    if returncode == 2 and _STORY_REFUSED.search(message):
+        raise UserError(message, **details)
     if returncode == 3 and "No registration verification session active" in message:
         # 0.13.21+: verify before register is the caller's mistake, not a server failure
         raise NoVerificationSession(message, **details)
