@@ -7,7 +7,7 @@ import struct
 import time
 
 import pytest
-from helpers import ACCOUNT, assert_error, last_run, words
+from helpers import ACCOUNT, assert_error, last_run, release_at_least, words
 from processes import child_pids
 
 NEW = "+4915122222222"
@@ -141,10 +141,15 @@ def test_code_and_pin_never_appear_in_errors(client, fake, session):
     assert "654321" not in str(body) and "2468" not in str(body)
 
 
-def test_verify_without_register(client, fake):
-    # signal-cli 0.13.19 dies with a NullPointerException (exit 2): the client gets one short sentence
+def test_verify_without_register(client, fake, fake_version):
     fake.add_account(NEW, registered=False)
-    body = assert_error(client.post(f"/v1/register/{NEW}/verify/123456"), 502)
+    response = client.post(f"/v1/register/{NEW}/verify/123456")
+    if release_at_least(fake_version, "0.13.21"):
+        # exit 3 "No registration verification session active": the caller's mistake, said as such
+        assert_error(response, 400, "no registration to verify", "POST /v1/register/")
+        return
+    # signal-cli 0.13.19 dies with a NullPointerException (exit 2): the client gets one short sentence
+    body = assert_error(response, 502)
     assert "\tat " not in body["message"] and "\n" not in body["message"]
 
 

@@ -377,18 +377,6 @@ def test_a_plain_rate_limit_is_429_with_retry_after_where_signal_cli_reports_it(
         assert "Retry-After" not in response.headers
 
 
-def test_verify_without_a_registration_says_to_register_first(client, fake, fake_version):
-    number = "+4915122222222"
-    fake.add_account(number, registered=False)
-    response = client.post(f"/v1/register/{number}/verify/123-456")
-    if release_at_least(fake_version, "0.13.21"):
-        # exit 3 "No registration verification session active": the caller's mistake
-        assert_error(response, 400, "ask for a code with POST /v1/register/")
-    else:
-        # 0.13.19 crashes on it (exit 2)
-        assert_error(response, 502)
-
-
 def test_untrusted_is_409_naming_the_identities_endpoint(client, fake):
     fake.add_user(OTHER, untrusted=True)
     body = assert_error(client.post("/v2/send", json=SEND), 409, OTHER, "/v1/identities/", "/trust/")

@@ -154,8 +154,8 @@ def test_each_release_has_its_own_table():
 @pytest.mark.parametrize(
     ("command", "installed", "needed"),
     [
-        (commands.poll_create_command(OTHER, "q", ["a", "b"]), "0.13.19", "Polls needs signal-cli 0.13.22"),
-        (commands.pin_message_command(GROUP, OTHER, 1), "0.13.24", "Pinned messages needs signal-cli 0.14.0"),
+        (commands.poll_create_command(OTHER, "q", ["a", "b"]), "0.13.19", "A poll needs signal-cli 0.13.22"),
+        (commands.pin_message_command(GROUP, OTHER, 1), "0.13.24", "A pinned message needs signal-cli 0.14.0"),
     ],
 )
 def test_a_command_newer_than_the_installed_release_is_refused(command, installed, needed):

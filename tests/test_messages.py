@@ -956,7 +956,7 @@ def test_polls_need_signal_cli_0_13_22(client, fake, fake_version, method, path,
         assert last_run(fake)["command"] == command
         return
     body = assert_error(response, 501, "0.13.22", fake_version)
-    assert "Poll" in body["message"]
+    assert "A poll needs" in body["message"]
     # decided from the version: no signal-cli subcommand ran for the account
     assert fake.log() == []
 
@@ -1163,7 +1163,7 @@ def test_stories_need_signal_cli_0_14_6(client, fake, fake_version):
         assert response.status_code == 201, response.get_json()
         assert response.get_json()["timestamp"]
     else:
-        assert_error(response, 501, "Stories need signal-cli 0.14.6 or newer", fake_version)
+        assert_error(response, 501, "A story needs signal-cli 0.14.6 or newer", fake_version)
         assert fake.log() == []
 
 

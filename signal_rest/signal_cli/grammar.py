@@ -222,7 +222,7 @@ COMMANDS = {
         _GROUPS,
         _RECIPIENTS,
         since="0.13.22",
-        feature="Polls",
+        feature="A poll",
     ),
     "sendPollVote": _syntax(
         _text("pollAuthor", "--poll-author"),
@@ -232,15 +232,15 @@ COMMANDS = {
         _GROUPS,
         _RECIPIENTS,
         since="0.13.22",
-        feature="Polls",
+        feature="A poll",
     ),
     "sendPollTerminate": _syntax(
-        _text("pollTimestamp", "--poll-timestamp"), _GROUPS, _RECIPIENTS, since="0.13.22", feature="Polls"
+        _text("pollTimestamp", "--poll-timestamp"), _GROUPS, _RECIPIENTS, since="0.13.22", feature="A poll"
     ),
     "sendPinMessage": _syntax(
-        *_PIN, _text("pinDuration", "--pin-duration"), _GROUPS, _RECIPIENTS, since="0.14.0", feature="Pinned messages"
+        *_PIN, _text("pinDuration", "--pin-duration"), _GROUPS, _RECIPIENTS, since="0.14.0", feature="A pinned message"
     ),
-    "sendUnpinMessage": _syntax(*_PIN, _GROUPS, _RECIPIENTS, since="0.14.0", feature="Pinned messages"),
+    "sendUnpinMessage": _syntax(*_PIN, _GROUPS, _RECIPIENTS, since="0.14.0", feature="A pinned message"),
     # no positional recipients: the group is the audience
     "sendAdminDelete": _syntax(*_PIN, _GROUPS, since="0.14.0", feature="Deleting a message as a group admin"),
     # one attachment, one group (no --group alias); without a group the story goes to "My Story"
@@ -249,7 +249,7 @@ COMMANDS = {
         _flag("noReplies", "--no-replies"),
         _text("groupId", "--group-id", plain=True),
         since="0.14.6",
-        feature="Stories",
+        feature="A story",
     ),
 }
 
