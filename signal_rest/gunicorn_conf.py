@@ -10,6 +10,7 @@ carries each request's id and duration. Prometheus samples of all workers are sh
 
 import os
 import shutil
+import signal
 import tempfile
 
 # the settings are read (and checked) before anything is created
@@ -50,6 +51,14 @@ def when_ready(server):
         server.log.warning("signal-cli's version is unknown: %s", error)
         return
     log_support(app.extensions["signal_rest.signal_cli"].support(), server.log)
+
+
+def post_worker_init(worker):
+    """Leave Ctrl-C to the master: a terminal sends SIGINT to every process of the group, and the
+    master then sends each worker SIGQUIT. A gthread worker that gets both runs its quit handler
+    inside itself and deadlocks on its thread pool's lock, holding up the shutdown until the
+    graceful timeout. The master's SIGQUIT (or SIGTERM) alone stops the worker as it should."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def child_exit(server, worker):

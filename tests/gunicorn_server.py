@@ -30,7 +30,9 @@ def free_port():
 class Gunicorn:
     """gunicorn serving the service; ``settings`` are environment variables added to ours."""
 
-    def __init__(self, directory, workers=2, threads=2, **settings):
+    def __init__(self, directory, workers=2, threads=2, *, session=False, **settings):
+        #: with ``session``, gunicorn runs in a session (and process group) of its own, as in a terminal
+        self.session = session
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         #: gunicorn's (and so the metrics directory's) TMPDIR
@@ -68,6 +70,7 @@ class Gunicorn:
                 stdout=stdout,
                 stderr=stderr,
                 stdin=subprocess.DEVNULL,
+                start_new_session=self.session,
             )
         try:
             self._wait_until_ready()
@@ -122,6 +125,10 @@ class Gunicorn:
             return response.status, response.headers, response.read()
         finally:
             connection.close()
+
+    def ctrl_c(self):
+        """SIGINT to gunicorn's whole process group, as a terminal sends it on Ctrl-C (needs ``session``)."""
+        os.killpg(self.process.pid, signal.SIGINT)
 
     def stop(self, timeout=30):
         """SIGTERM the master and wait for it; returns its exit status."""

@@ -191,3 +191,22 @@ def test_the_start_warns_when_signal_cli_cannot_work_with_signals_servers(tmp_pa
     warnings = [line for line in server.stderr().splitlines() if "[WARNING]" in line]
     expected = f"signal-cli {version} can serve tests and offline work but cannot register or stay registered"
     assert any(expected in line and "SIGNAL_CLI_VERSION=0.14.6" in line for line in warnings) is warned
+
+
+def test_ctrl_c_stops_gunicorn_at_once(tmp_path, fake_bin, config_dir):
+    # the terminal signals master and workers alike; a worker must not deadlock on the master's
+    # SIGQUIT that follows (it would hold the shutdown up until the graceful timeout). The race is
+    # narrow, so it is run a few times.
+    for attempt in range(3):
+        server = Gunicorn(
+            tmp_path / f"gunicorn-{attempt}",
+            workers=2,
+            threads=4,
+            session=True,
+            SIGNAL_CLI_BIN=fake_bin,
+            SIGNAL_CLI_CONFIG_DIR=config_dir,
+        )
+        with server:
+            assert server.request("GET", "/v1/health")[0] == 204
+            server.ctrl_c()
+            assert server.process.wait(timeout=15) == 0, server.stderr()[-2000:]
