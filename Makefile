@@ -77,10 +77,11 @@ test: provision
 
 # The fast loop: every test but the slow tiers (markers in setup.cfg): the real signal-cli (contract),
 # schemathesis, and what starts gunicorn, `make run` or the load test. Needs no provisioned signal-cli.
-# One worker per core: these tests are CPU-bound, more workers only add start-up and collection.
+# Four workers on two cores: many of these tests wait (time limits, lock timeouts, child processes), so
+# more workers than cores keep both busy.
 # The API suite runs against a fake signal-cli of each release in tests/conftest.py (FAKE_RELEASES);
 # `make test` runs both, the fast loop only the newest (CHECK_FAKE_SIGNAL_CLI=0.13.19 for the oldest).
-CHECK_WORKERS ?= auto
+CHECK_WORKERS ?= 4
 CHECK_TIERS := not contract and not schemathesis and not server
 CHECK_FAKE_SIGNAL_CLI ?= 0.14.6
 check: install

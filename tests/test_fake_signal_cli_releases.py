@@ -63,8 +63,14 @@ def test_a_command_exists_from_its_release_on(make_cli, command, since, before):
 @pytest.mark.parametrize(
     ("args", "old_dest", "candidates", "since"),
     [
-        (["receive", "--ignore-a"], "ignore-attachments", "--ignore-attachments, --ignore-avatars", "0.14.0"),
-        (["receive", "--ignore-st"], "ignore-stories", "--ignore-stickers, --ignore-stories", "0.14.0"),
+        # (-t: the old release then really receives, and need not wait long for nothing)
+        (
+            ["receive", "--ignore-a", "-t", "0.1"],
+            "ignore-attachments",
+            "--ignore-attachments, --ignore-avatars",
+            "0.14.0",
+        ),
+        (["receive", "--ignore-st", "-t", "0.1"], "ignore-stories", "--ignore-stickers, --ignore-stories", "0.14.0"),
         (["jsonRpc", "--ignore-s"], None, "--ignore-stickers, --ignore-stories", "0.14.0"),
         (["send", "--v", "-m", "x", ANN], "view-once", "--view-once, --voice-note", "0.14.2"),
         (["sendReaction", "--no"], None, "--note-to-self, --notify-self", "0.13.22"),
