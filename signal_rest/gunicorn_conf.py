@@ -10,8 +10,11 @@ carries each request's id and duration. Prometheus samples of all workers are sh
 
 import os
 import shutil
-import signal
+import sys
 import tempfile
+import time
+
+from gunicorn.workers.gthread import ThreadWorker as _GunicornThreadWorker
 
 # the settings are read (and checked) before anything is created
 from signal_rest import config as _config  # imports no prometheus_client (see create_app)
@@ -29,7 +32,7 @@ else:
 bind = _settings["SIGNAL_REST_BIND"]
 workers = _settings["SIGNAL_REST_WORKERS"]
 threads = _settings["SIGNAL_REST_THREADS"]
-worker_class = "gthread"
+worker_class = "signal_rest.gunicorn_conf.ThreadWorker"
 timeout = int(_settings["SIGNAL_CLI_CMD_TIMEOUT"] + _settings["SIGNAL_CLI_LOCK_TIMEOUT"] + 30)
 graceful_timeout = int(_settings["SIGNAL_CLI_CMD_TIMEOUT"] + 15)
 keepalive = 5
@@ -37,6 +40,25 @@ keepalive = 5
 control_socket_disable = True
 accesslog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}o)s'
+
+
+class ThreadWorker(_GunicornThreadWorker):
+    """gunicorn's gthread worker, with a quick shutdown (SIGQUIT, and SIGINT: Ctrl-C) that cannot
+    deadlock.
+
+    gthread's own handler calls its thread pool's ``shutdown()`` inside the signal handler; when
+    the signal lands while the worker is handing a request to that pool (``submit()`` holds the
+    same lock), the worker waits for itself until the master kills it after the graceful timeout.
+    This handler only stops the worker (as gunicorn's base worker does); at exit the pool's threads
+    finish the requests they are running and take no new ones.
+    """
+
+    def handle_quit(self, sig, frame):
+        """Stop at once, without touching the thread pool from the signal handler."""
+        self.alive = False
+        self.cfg.worker_int(self)
+        time.sleep(0.1)
+        sys.exit(0)
 
 
 def when_ready(server):
@@ -51,14 +73,6 @@ def when_ready(server):
         server.log.warning("signal-cli's version is unknown: %s", error)
         return
     log_support(app.extensions["signal_rest.signal_cli"].support(), server.log)
-
-
-def post_worker_init(worker):
-    """Leave Ctrl-C to the master: a terminal sends SIGINT to every process of the group, and the
-    master then sends each worker SIGQUIT. A gthread worker that gets both runs its quit handler
-    inside itself and deadlocks on its thread pool's lock, holding up the shutdown until the
-    graceful timeout. The master's SIGQUIT (or SIGTERM) alone stops the worker as it should."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def child_exit(server, worker):

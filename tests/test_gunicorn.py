@@ -6,6 +6,8 @@ import os
 import re
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 from fake_signal_cli import write_executable
@@ -21,6 +23,9 @@ from signal_rest import gunicorn_conf as conf
 
 names = ("bind", "workers", "threads", "worker_class", "timeout", "graceful_timeout", "accesslog", "access_log_format")
 values = {name: getattr(conf, name) for name in names}
+from gunicorn.util import load_class
+from gunicorn.workers.gthread import ThreadWorker
+values["thread_worker"] = issubclass(load_class(conf.worker_class), ThreadWorker)
 values["metrics_dir"] = os.environ["PROMETHEUS_MULTIPROC_DIR"]
 values["metrics_dir_made"] = os.path.isdir(values["metrics_dir"])
 conf.on_exit(None)
@@ -58,7 +63,8 @@ def test_defaults(tmp_path):
     assert values["bind"] == "127.0.0.1:8080"
     assert values["workers"] == 2
     assert values["threads"] == 8
-    assert values["worker_class"] == "gthread"
+    # gthread's worker, with a quick shutdown that cannot deadlock (test_ctrl_c_stops_gunicorn_at_once)
+    assert values["worker_class"] == "signal_rest.gunicorn_conf.ThreadWorker" and values["thread_worker"]
     # signal-cli's 120 s plus the 60 s lock wait, plus a margin; a running signal-cli may finish
     assert values["timeout"] == 210
     assert values["graceful_timeout"] == 135
@@ -194,10 +200,11 @@ def test_the_start_warns_when_signal_cli_cannot_work_with_signals_servers(tmp_pa
 
 
 def test_ctrl_c_stops_gunicorn_at_once(tmp_path, fake_bin, config_dir):
-    # the terminal signals master and workers alike; a worker must not deadlock on the master's
-    # SIGQUIT that follows (it would hold the shutdown up until the graceful timeout). The race is
-    # narrow, so it is run a few times.
-    for attempt in range(3):
+    # the terminal signals master and workers alike, and the master then sends each worker SIGQUIT;
+    # a signal that lands while a worker hands a request to its thread pool must not deadlock it
+    # (that held the shutdown up until the graceful timeout). Requests keep coming while Ctrl-C is
+    # pressed, and it is pressed a few times, to give the race its chances.
+    for attempt in range(4):
         server = Gunicorn(
             tmp_path / f"gunicorn-{attempt}",
             workers=2,
@@ -207,6 +214,23 @@ def test_ctrl_c_stops_gunicorn_at_once(tmp_path, fake_bin, config_dir):
             SIGNAL_CLI_CONFIG_DIR=config_dir,
         )
         with server:
-            assert server.request("GET", "/v1/health")[0] == 204
-            server.ctrl_c()
-            assert server.process.wait(timeout=15) == 0, server.stderr()[-2000:]
+            stop = threading.Event()
+
+            def keep_asking(server=server, stop=stop):
+                while not stop.is_set():
+                    try:
+                        server.request("GET", "/v1/health")
+                    except OSError:
+                        pass
+
+            askers = [threading.Thread(target=keep_asking) for _ in range(3)]
+            for asker in askers:
+                asker.start()
+            try:
+                time.sleep(0.3)
+                server.ctrl_c()
+                assert server.process.wait(timeout=15) == 0, server.stderr()[-2000:]
+            finally:
+                stop.set()
+                for asker in askers:
+                    asker.join()
