@@ -1,14 +1,13 @@
 """Registration, linking, the account and its settings, and linked devices."""
 
 import base64
-import hashlib
 import os
 import re
 import time
 
 from ..argparse4j import PROG
 from ..errors import CommandError, java_trace
-from ..records import account_entry, now_ms
+from ..records import account_entry, now_ms, sha256
 from ..state import LINK_TRIGGER
 from ..values import E164
 from .common import POLL_SECONDS, handler, require_primary
@@ -205,7 +204,7 @@ def cmd_update_account(run, ns):
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", nickname):
             raise CommandError(1, "Invalid username: Nickname contains invalid characters")
         if "." not in username:
-            username += f".{int(hashlib.sha256(username.encode()).hexdigest(), 16) % 90 + 10}"
+            username += f".{int(sha256(username.encode()).hexdigest(), 16) % 90 + 10}"
 
     def act(state):
         acct = run.acct(state)
@@ -220,7 +219,7 @@ def cmd_update_account(run, ns):
         if username is not None:
             acct["username"] = username
             acct["username_link"] = "https://signal.me/#eu/" + base64.urlsafe_b64encode(
-                hashlib.sha256(username.encode()).digest() * 2
+                sha256(username.encode()).digest() * 2
             ).decode().rstrip("=")
             return {"username": username, "usernameLink": acct["username_link"]}
         if ns.get("delete-username"):

@@ -1,14 +1,22 @@
 """Groups (listGroups, updateGroup, quitGroup, joinGroup) and blocking (block, unblock)."""
 
 import base64
-import hashlib
 import json
 import os
 import random
 import re
 
 from ..errors import CommandError
-from ..records import find_group, is_self, member_entry, new_group_entry, random_group_link, user_entry, uuid_for
+from ..records import (
+    find_group,
+    is_self,
+    member_entry,
+    new_group_entry,
+    random_group_link,
+    sha256,
+    user_entry,
+    uuid_for,
+)
 from ..values import parse_group_id, parse_recipient
 from .common import handler, require_primary
 from .sending import group_member_results, next_timestamp, plain_send_result, record_send, shuffled_object
@@ -272,7 +280,7 @@ def cmd_join_group(run, ns):
             ({}, None),
         )
         if source is None:
-            gid = base64.b64encode(hashlib.sha256(fragment.encode()).digest()).decode()
+            gid = base64.b64encode(sha256(fragment.encode()).digest()).decode()
             source = new_group_entry(gid, None, [], [], groupInviteLink=uri)
         group = find_group(acct, source["id"])
         if group is None:

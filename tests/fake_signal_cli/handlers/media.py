@@ -1,11 +1,11 @@
 """Attachments, avatars and sticker packs."""
 
 import base64
-import hashlib
 import os
 import re
 
 from ..errors import CommandError, java_trace
+from ..records import sha256
 from ..state import ATTACHMENTS_DIR
 from ..values import parse_group_id, parse_recipient
 from .common import handler
@@ -104,6 +104,6 @@ def cmd_upload_sticker_pack(run, ns):
     path = ns["path"]
     if not os.path.exists(path):
         raise CommandError(3, f"Upload error (maybe image size too large):{path} (No such file or directory)")
-    digest = hashlib.sha256(os.path.abspath(path).encode()).hexdigest()
+    digest = sha256(os.path.abspath(path).encode()).hexdigest()
     url = f"https://signal.art/addstickers/#pack_id={digest[:32]}&pack_key={digest[:64]}"
     run.emit(shuffled_object([("url", url)]), plain=url + "\n")
