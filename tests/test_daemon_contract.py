@@ -55,6 +55,7 @@ INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
+USER_ERROR = -1
 IO_ERROR = -3
 NO_SUCH_ACCOUNT = {"code": INVALID_PARAMS, "message": "Specified account does not exist", "data": None}
 
@@ -346,13 +347,16 @@ def test_the_daemon_links_with_start_link_and_finish_link(connection):
         assert "Link request error" in started["error"]["message"]
     else:
         assert started["result"]["deviceLinkUri"].startswith("sgnl://linkdevice?"), started
-    # the name the service would give the device, as finishLink's deviceName
+    # the daemon finishes only a link it started itself (a restart in between loses it); the
+    # service's device name goes in deviceName (the Command's "name" is argv's dest)
     name = "-5 degrees --config=/etc"
     finished = connection.method(
         "finishLink", {"deviceLinkUri": "sgnl://linkdevice?uuid=x&pub_key=y", "deviceName": name}
     )
-    assert "error" in finished, finished
-    assert finished["error"]["code"] not in (INVALID_REQUEST, METHOD_NOT_FOUND), finished
+    assert finished["error"]["code"] == USER_ERROR, finished
+    assert finished["error"]["message"] == "Unknown device link uri."
+    missing = connection.method("finishLink", {})
+    assert missing["error"] == {"code": USER_ERROR, "message": "Missing deviceLinkUri.", "data": None}
 
 
 @pytest.mark.parametrize(
@@ -368,6 +372,20 @@ def test_a_typed_request_refuses_an_unknown_param(connection, method, params):
     answer = connection.method(method, params)
     assert answer["error"]["code"] == INVALID_REQUEST, answer
     assert "noSuchParam" in answer["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("method", "params", "result"),
+    [
+        ("listAccounts", {"noSuchParam": 1}, []),
+        ("deleteLocalAccountData", {"account": ACCOUNT, "noSuchParam": 1}, {}),
+    ],
+)
+def test_an_untyped_request_ignores_an_unknown_param(connection, method, params, result):
+    """The other methods read their params as a map of dests: a key signal-cli does not know is
+    ignored, so the daemon never says that a param is misnamed (tests/test_commands.py checks the
+    keys against signal-cli's own option table)."""
+    assert connection.method(method, params)["result"] == result
 
 
 def test_an_account_is_looked_up_before_its_params(connection):
