@@ -1,5 +1,16 @@
 """Contract tests: every operation's JSON-RPC request, sent to the real ``signal-cli daemon``.
 
+One daemon (multi-account, ``--socket``, a new config dir) serves the whole module. Each operation
+case of tests/operation_cases.py is built as the client builds it, rendered with
+:meth:`Command.jsonrpc` and sent over the socket. The answer must show that signal-cli knows the
+method: never -32600 (invalid request) or -32601 (method not implemented) for a command the
+release has, but for ``link``, which the daemon does in two calls of its own (``startLink`` and
+``finishLink``, checked with the link Command's device name). The account is not registered, so
+an account's method answers -32602 "Specified account does not exist"; the multi-account methods
+answer as they do offline (the version, no accounts, a network error for ``register`` and
+``startLink``). The JVM resolves no host names (an empty ``jdk.net.hosts.file``), so nothing
+leaves the machine.
+
 signal-cli looks the account up before it reads any other param (``SignalJsonRpcCommandHandler``:
 the account's manager first, then the params), so for an account's method these answers prove the
 method, not its params. The params of the multi-account methods (``register``, ``verify``,
