@@ -30,6 +30,7 @@ import json
 import os
 import signal
 import socket
+import stat
 import subprocess
 import tempfile
 import time
@@ -368,6 +369,12 @@ def test_the_version_is_the_health_check(daemon, release):
     assert version_tuple(release) >= (0, 13, 19)
 
 
+def test_the_daemon_logs_where_it_listens(daemon):
+    """Its log says where it listens once it does (the supervisor may log it too)."""
+    assert "INFO  DaemonCommand - Starting daemon in multi-account mode" in daemon.stderr
+    assert f"INFO  SocketHandler - Started JSON-RPC server on {daemon.socket}" in daemon.stderr
+
+
 def test_requests_on_one_connection_run_concurrently(connection, release):
     """A slow call does not hold up the next one on the same connection: the answers come in the
     order they finish, so a client matches them by id."""
@@ -457,10 +464,12 @@ def test_a_second_daemon_on_the_same_socket_exits_3_and_leaves_the_first_alone(d
 
 def test_after_sigkill_the_stale_socket_makes_the_next_start_exit_3(real_signal_cli_bin, tmp_path):
     root = tmp_path / "daemons"
-    path = root / "socket"
+    # a folder that is not there yet: the daemon makes it, for its owner only
+    path = root / "run" / "socket"
     first = Daemon(real_signal_cli_bin, root, socket_path=path).start()
     try:
         first.wait_until_accepting()
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
         first.process.kill()
         assert first.wait(STOP_TIMEOUT) == -signal.SIGKILL
     finally:
