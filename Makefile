@@ -72,8 +72,9 @@ run: provision
 # that in every worker of every run (about 5 s each). An empty value lets Python write bytecode.
 PYTEST = PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest
 
+# loadgroup: the tests of one xdist_group run in one worker (the daemon contract tests share one daemon)
 test: provision
-	$(PYTEST) -n $(TEST_WORKERS)
+	$(PYTEST) -n $(TEST_WORKERS) --dist loadgroup
 
 # The fast loop: every test but the slow tiers (markers in setup.cfg): the real signal-cli (contract),
 # schemathesis, and what starts gunicorn, `make run` or the load test. Needs no provisioned signal-cli.

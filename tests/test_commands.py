@@ -144,3 +144,19 @@ def test_a_multi_account_command_names_no_account():
         "method": "listAccounts",
         "params": {},
     }
+
+
+def test_jsonrpc_carries_the_parser_defaults_signal_cli_unboxes():
+    """Over JSON-RPC no parser fills in ``--pin-duration``'s default (-1): sendPinMessage would unbox
+    a null (-32603). The argv stays as it was: the parser applies the default there."""
+    pin = commands.pin_message_command(GROUP, OTHER, 1732630000123)
+    assert "pinDuration" not in pin.params
+    assert pin.jsonrpc(ACCOUNT, request_id=1)["params"] == {
+        "account": ACCOUNT,
+        "groupId": [GROUP],
+        "pinDuration": -1,
+        "targetAuthor": OTHER,
+        "targetTimestamp": 1732630000123,
+    }
+    assert commands.pin_message_command(GROUP, OTHER, 5, duration=60).jsonrpc(ACCOUNT)["params"]["pinDuration"] == 60
+    assert "pinDuration" not in commands.pin_message_command(GROUP, OTHER, 5, unpin=True).jsonrpc(ACCOUNT)["params"]

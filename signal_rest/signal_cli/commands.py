@@ -10,6 +10,13 @@ request. Parameters that are not given are left out: ``None``, ``False`` flags a
 
 from dataclasses import dataclass, field, replace
 
+#: values signal-cli's parser fills in on argv but not over JSON-RPC (no parser runs there), for
+#: params signal-cli then unboxes: without one the daemon fails with a NullPointerException (-32603)
+JSONRPC_DEFAULTS = {
+    # ``--pin-duration`` defaults to -1 (forever); SendPinMessageCommand passes it on as an int
+    "sendPinMessage": {"pinDuration": -1},
+}
+
 
 class GroupId(str):
     """A group id in signal-cli's own form: standard base64 of the group's raw id."""
@@ -35,8 +42,9 @@ class Command:
     target: str = None
 
     def jsonrpc(self, account=None, request_id=None):
-        """The command as a JSON-RPC 2.0 request (``account`` picks the account in multi-account mode)."""
-        params = dict(self.params)
+        """The command as a JSON-RPC 2.0 request (``account`` picks the account in multi-account mode),
+        with the parser's defaults that signal-cli needs over JSON-RPC (:data:`JSONRPC_DEFAULTS`)."""
+        params = {**JSONRPC_DEFAULTS.get(self.method, {}), **self.params}
         if self.account and account:
             params["account"] = account
         request = {"jsonrpc": "2.0", "method": self.method, "params": params}
