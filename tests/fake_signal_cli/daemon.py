@@ -659,12 +659,21 @@ class Daemon:
         if socket_path is not None:
             path = os.path.abspath(socket_path)
             os.makedirs(os.path.dirname(path), exist_ok=True)
+            # bound and listening under a temporary name, then linked into place, so the socket
+            # file appears only once connections are accepted; link() refuses an existing file
+            temporary = f"{path}.{os.getpid()}.tmp"
             server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
-                server.bind(path)
+                server.bind(temporary)
+                server.listen(16)
+                os.link(temporary, path)
             except OSError as e:
                 server.close()
-                raise CommandError(3, f"Failed to bind socket {path}: {os.strerror(e.errno or errno.EADDRINUSE)}")
+                code = errno.EADDRINUSE if e.errno == errno.EEXIST else e.errno
+                raise CommandError(3, f"Failed to bind socket {path}: {os.strerror(code or errno.EADDRINUSE)}")
+            finally:
+                if os.path.lexists(temporary):
+                    os.remove(temporary)
             self.socket_paths.append(path)
             self._accept_on(server, f"Listening on socket: {path}")
         tcp = self.ns.get("tcp")
