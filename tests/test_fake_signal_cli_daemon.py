@@ -443,3 +443,57 @@ def test_daemon_without_a_channel(cli):
     else:
         # 0.13.19 falls back to --dbus, which the fake does not model
         assert (proc.returncode, "not implemented" in proc.stderr) == (2, True)
+
+
+def test_faults_apply_to_each_call(cli, start):
+    cli.state.add_fault(command="listGroups", exit=3, stderr="Error while checking account +49: Closed", times=1)
+    cli.state.add_fault(command="listContacts", garbage=True, times=1)
+    daemon = start()
+    client = daemon.connect()
+    assert client.call("listGroups")["error"] == {
+        "code": -3,
+        "message": "Error while checking account +49: Closed",
+        "data": None,
+    }
+    assert client.call("listGroups")["result"] == []
+    # garbage on the line instead of an answer
+    client.request("listContacts", request_id=9)
+    assert client._line(10).startswith(b'Exception in thread "main" <html>')
+    assert daemon.stop()[0] == 0
+
+
+def test_tcp_speaks_the_same_protocol(cli):
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    proc = cli.popen("daemon", "--tcp", f"127.0.0.1:{port}", account=None)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            connection = socket.create_connection(("127.0.0.1", port), timeout=10)
+            break
+        except ConnectionRefusedError:
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)
+    with connection:
+        connection.sendall(b'{"jsonrpc":"2.0","method":"version","id":1}\n')
+        assert json.loads(connection.makefile("rb").readline())["result"] == {"version": cli.version}
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=10)
+    assert proc.returncode == 0
+
+
+def test_start_link_and_finish_link_add_a_usable_account(cli, start):
+    cli.state.set_link_timeout(5)
+    daemon = start()
+    client = daemon.connect()
+    uri = client.call("startLink")["result"]["deviceLinkUri"]
+    assert uri.startswith("sgnl://linkdevice?uuid=")
+    client.request("finishLink", {"deviceLinkUri": uri, "deviceName": "gateway"}, request_id=2)
+    assert client.nothing_within(0.3)
+    cli.state.scan_link(OTHER_ACCOUNT)
+    assert client.read() == {"jsonrpc": "2.0", "result": {"number": OTHER_ACCOUNT}, "id": 2}
+    assert cli.state.account(OTHER_ACCOUNT)["devices"][1]["name"] == "gateway"
+    assert client.call("listDevices", {"account": OTHER_ACCOUNT})["result"][1]["name"] == "gateway"
+    assert daemon.stop()[0] == 0

@@ -8,7 +8,12 @@ One JSON-RPC 2.0 message per line in, one JSON document per line out, on a Unix 
   the plural; a single string for a list. Parser defaults and ``required`` are not applied; a
   value of the wrong Java type (a small integer where the code wants a Long) gives -32603.
 * Every request runs in a thread of its own, so answers come in completion order; the state's
-  delay and faults apply to each call (a fault's ``command`` is the method name).
+  delay and faults apply to the start and to each call (a fault's ``command`` is the method
+  name; ``garbage`` writes its text on the line instead of an answer; ``kill_self`` kills the
+  daemon mid-call). Each call appends a record to fake-log.jsonl like a run of that command,
+  with ``jsonrpc: {method, id}`` and the daemon's pid.
+* Multi-account mode (no ``-a``) loads every registered account; ``register``/``verify``,
+  ``startLink``/``finishLink`` (the link trigger of ``link``) add one, with its receiver.
 * The daemon holds the lock of every account it loaded for its whole life (taken before the
   handler runs, like every other command of the fake).
 * Received messages: a receiver per loaded account takes the inbox one message at a time,
@@ -716,8 +721,8 @@ class Daemon:
             for account in list(self.loaded):
                 self.start_receiver(account)
 
-    def wait_for_stop(self):
-        """Block the main thread (where signals arrive) until SIGTERM/SIGINT or the end of stdin."""
+    def handle_signals(self):
+        """From now on SIGTERM/SIGINT shut the daemon down (installed before any channel opens)."""
 
         def on_signal(signum, frame):
             if not self.stopping.is_set():
@@ -727,6 +732,9 @@ class Daemon:
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
+
+    def wait_for_stop(self):
+        """Block the main thread (where signals arrive) until SIGTERM/SIGINT or the end of stdin."""
         while not self.stopping.wait(0.1):
             pass
 
@@ -752,6 +760,7 @@ class Daemon:
 def serve_daemon(run, ns):
     """``daemon``: serve until SIGTERM/SIGINT, then exit 0."""
     daemon = Daemon(run, ns, stdout_handler=not ns.get("no-receive-stdout"))
+    daemon.handle_signals()
     daemon.listen()
     daemon.start_receiving()
     try:
@@ -764,6 +773,7 @@ def serve_daemon(run, ns):
 def serve_json_rpc(run, ns):
     """``jsonRpc``: one connection on stdin/stdout; EOF finishes the calls in flight and exits 0."""
     daemon = Daemon(run, ns, stdout_handler=False)
+    daemon.handle_signals()
 
     def write(data):
         sys.stdout.buffer.write(data)
