@@ -497,3 +497,22 @@ def test_start_link_and_finish_link_add_a_usable_account(cli, start):
     assert cli.state.account(OTHER_ACCOUNT)["devices"][1]["name"] == "gateway"
     assert client.call("listDevices", {"account": OTHER_ACCOUNT})["result"][1]["name"] == "gateway"
     assert daemon.stop()[0] == 0
+
+
+def test_an_account_added_during_a_connection_is_delivered_twice_there_from_0_14_4(cli, start):
+    daemon = start()
+    client = daemon.connect()
+    client.call("register", {"account": OTHER_ACCOUNT})
+    client.call("verify", {"account": OTHER_ACCOUNT, "verificationCode": "123456"})
+    line = fake.as_printed(dict(MESSAGE, account=OTHER_ACCOUNT), cli.version, OTHER_ACCOUNT)
+    cli.state.queue_messages(OTHER_ACCOUNT, [line])
+    params = [client.read()["params"]]
+    if cli.version == NEWEST:
+        params.append(client.read()["params"])
+        assert params == [line, {"subscription": 0, "result": line}]
+    else:
+        assert params == [line]
+        assert client.nothing_within(0.3)
+    assert daemon.stop()[0] == 0
+    [delivery] = cli.state.deliveries(OTHER_ACCOUNT)
+    assert delivery["handlers"].count("connection 1") == (2 if cli.version == NEWEST else 1)

@@ -492,10 +492,19 @@ class Daemon:
                 self.locked.add(account)
 
     def _loaded(self, account):
-        """An account added while running (verify, finishLink): loaded, with a receiver."""
+        """An account added while running (verify, finishLink): loaded, with a receiver.
+
+        From 0.14.4 (0.14.2 and 0.14.3 threw on this path) every connection then also gets a
+        subscription for it, so in on-start/on-connection mode its messages arrive twice there:
+        as the receive line and as ``{"subscription": N, "result": …}`` (SIGNAL_CLI_0.14.md §6.7).
+        """
         with self.lock:
             if account not in self.loaded:
                 self.loaded.append(account)
+                if self.run.at_least("0.14.4"):
+                    for connection in self.connections:
+                        connection.subscriptions[self.next_subscription] = account
+                        self.next_subscription += 1
         self.start_receiver(account)
 
     # -- linking --------------------------------------------------------------------
