@@ -33,11 +33,15 @@ All state lives in the ``--config`` directory:
 ``attachments/<id>``
     attachments "downloaded" by ``receive``.
 
+``daemon --socket``/``--tcp`` and ``jsonRpc`` speak JSON-RPC and run the same handlers (see
+:mod:`.daemon`); what receiving handed out is in ``FakeState.deliveries``.
+
 Tests arrange state and inspect what happened through :class:`FakeState`.
 
 Modules: ``argparse4j`` (the parser), ``options`` (the command line of each release), ``values``
 (numbers, group ids, data URIs), ``records`` and ``state`` (the state file), ``run`` (one
-invocation), ``handlers`` (one function per subcommand, by topic), ``envelopes`` (receive lines).
+invocation), ``handlers`` (one function per subcommand, by topic), ``envelopes`` (receive lines),
+``daemon`` (the JSON-RPC server of ``daemon`` and ``jsonRpc``).
 """
 
 from .envelopes import as_printed, envelope_line, message_line

@@ -31,6 +31,8 @@ _LOGGER_NAMES = {
     "ManagerImpl": "org.asamk.signal.manager.internal.ManagerImpl",
     "MultiAccountManager": "org.asamk.signal.manager.MultiAccountManager",
     "App": "org.asamk.signal.App",
+    "Shutdown": "org.asamk.signal.Shutdown",
+    "ReceiveHelper": "org.asamk.signal.manager.internal.ReceiveHelper",
 }
 
 

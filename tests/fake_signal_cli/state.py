@@ -222,6 +222,12 @@ class FakeState:
             return []
         return records if events else [r for r in records if "event" not in r]
 
+    def deliveries(self, account=None):
+        """Return the received messages handed out (oldest first): one record per message, with
+        ``account``, ``timestamp``, ``sourceUuid``, ``handlers`` (``stdout``, ``connection N``,
+        ``request ID``), ``via`` (``receive``, ``daemon``, ``jsonRpc``), ``pid`` and ``time``."""
+        return [d for d in self.load().get("delivered", []) if account in (None, d.get("account"))]
+
     def sent_messages(self, account=None, command=None):
         """Return what the send-family commands sent (oldest first), optionally filtered."""
         return [

@@ -132,15 +132,17 @@ def cmd_unregister(run, ns):
     run.transact(act)
 
 
-@handler("link")
-def cmd_link(run, ns):
-    """Print the device link URI at once, then wait for the scan trigger file or time out."""
+def link_uri():
+    """A fresh ``sgnl://linkdevice?uuid=…&pub_key=…`` URI."""
     from urllib.parse import quote
 
-    device_name = ns.get("name") or "cli"
     provisioning_id = base64.b64encode(os.urandom(16)).decode()
     public_key = base64.b64encode(b"\x05" + os.urandom(32)).decode().rstrip("=")
-    run.out(f"sgnl://linkdevice?uuid={quote(provisioning_id, safe='')}&pub_key={quote(public_key, safe='')}\n")
+    return f"sgnl://linkdevice?uuid={quote(provisioning_id, safe='')}&pub_key={quote(public_key, safe='')}"
+
+
+def wait_for_scan(run):
+    """Wait for the scan trigger file (or time out) and return the number to link."""
     link = run.state().get("link") or {}
     deadline = time.monotonic() + float(link.get("timeout", DEFAULT_LINK_TIMEOUT))
     trigger = os.path.join(run.config_dir, LINK_TRIGGER)
@@ -155,7 +157,11 @@ def cmd_link(run, ns):
         if time.monotonic() >= deadline:
             raise CommandError(1, "Link request timed out, please try again.")
         time.sleep(POLL_SECONDS)
-    number = number or link.get("number") or "+4915100000099"
+    return number or link.get("number") or "+4915100000099"
+
+
+def add_linked_account(run, number, device_name):
+    """Store *number* as a linked device (device 2) named *device_name*, or exit 1 if it exists."""
 
     def act(state):
         existing = state.get("accounts", {}).get(number)
@@ -174,6 +180,14 @@ def cmd_link(run, ns):
         )
 
     run.transact(act)
+
+
+@handler("link")
+def cmd_link(run, ns):
+    """Print the device link URI at once, then wait for the scan trigger file or time out."""
+    run.out(link_uri() + "\n")
+    number = wait_for_scan(run)
+    add_linked_account(run, number, ns.get("name") or "cli")
     run.out(f"Associated with: {number}\n")
 
 

@@ -1,4 +1,4 @@
-"""receive (the inbox, printed line by line); daemon, jsonRpc and calls, which the fake refuses."""
+"""receive (the inbox, printed line by line); daemon and jsonRpc (in :mod:`..daemon`); calls, which the fake refuses."""
 
 import base64
 import os
@@ -24,36 +24,58 @@ def _attachment_ids(envelope):
     return found
 
 
+def store_attachments(config_dir, item, line):
+    """Write the attachments of one inbox *item* (printed as *line*) where getAttachment finds them."""
+    folder = os.path.join(config_dir, ATTACHMENTS_DIR)
+    os.makedirs(folder, exist_ok=True)
+    data = item.get("_data") or {}
+    for attachment_id in _attachment_ids(line["envelope"]):
+        payload = (
+            base64.b64decode(data[attachment_id])
+            if attachment_id in data
+            else (b"fake attachment " + attachment_id.encode())
+        )
+        with open(os.path.join(folder, attachment_id), "wb") as f:
+            f.write(payload)
+
+
+def delivery_record(line, handlers, **extra):
+    """What ``FakeState.deliveries`` keeps of one message handed out."""
+    envelope = line.get("envelope") or {}
+    return {
+        "account": line.get("account"),
+        "timestamp": envelope.get("timestamp"),
+        "sourceUuid": envelope.get("sourceUuid"),
+        "handlers": handlers,
+        "pid": os.getpid(),
+        "time": time.time(),
+        **extra,
+    }
+
+
 def _deliver_next(run, ignore_attachments):
     """Print one envelope from the inbox and drop it from the state in the same breath.
 
-    The new state is written to a temp file first; the line is then written to stdout and the
-    temp file renamed into place, so a kill can neither lose a printed envelope nor (outside a
-    window of two system calls) print one twice.
+    A message a daemon acknowledged but did not finish handling (its ``msg_cache``) comes first,
+    like the real message cache. The new state is written to a temp file first; the line is then
+    written to stdout and the temp file renamed into place, so a kill can neither lose a printed
+    envelope nor (outside a window of two system calls) print one twice.
     """
     config_dir = run.config_dir
     with FileLock(os.path.join(config_dir, STATE_LOCK)):
         state = load_state(config_dir)
-        inbox = state.get("accounts", {}).get(run.account, {}).get("inbox") or []
+        acct = state.get("accounts", {}).get(run.account, {})
+        inbox = acct.get("msg_cache") or acct.get("inbox") or []
         if not inbox:
             return False
         item = inbox.pop(0)
         line = as_printed(item, run.version, run.account)
         if not ignore_attachments:
-            folder = os.path.join(config_dir, ATTACHMENTS_DIR)
-            os.makedirs(folder, exist_ok=True)
-            data = item.get("_data") or {}
-            for attachment_id in _attachment_ids(line["envelope"]):
-                payload = (
-                    base64.b64decode(data[attachment_id])
-                    if attachment_id in data
-                    else (b"fake attachment " + attachment_id.encode())
-                )
-                with open(os.path.join(folder, attachment_id), "wb") as f:
-                    f.write(payload)
+            store_attachments(config_dir, item, line)
+        state.setdefault("delivered", []).append(delivery_record(line, ["stdout"], via="receive"))
         tmp = state_temp_file(config_dir, state)
         try:
-            run.out_strict(dumps(line) + "\n" if run.json else _plain_envelope(line))
+            run.out_strict(dumps(line) + "\n" if run.json else plain_envelope(line))
         except BrokenPipeError:
             os.remove(tmp)
             return None
@@ -61,7 +83,7 @@ def _deliver_next(run, ignore_attachments):
         return True
 
 
-def _plain_envelope(line):
+def plain_envelope(line):
     envelope = line["envelope"]
     text = (
         f"Envelope from: {envelope.get('sourceNumber') or envelope.get('sourceUuid')} "
@@ -104,19 +126,23 @@ _DAEMON_CHANNELS = ("dbus", "dbus-system", "socket", "tcp", "http")
 
 @handler("daemon")
 def cmd_daemon(run, ns):
-    """Only the channel check of 0.14.0+ is modelled; otherwise fail clearly rather than pretend."""
+    """JSON-RPC over --socket or --tcp (see :mod:`..daemon`); 0.14.0+ needs a channel."""
     if run.at_least("0.14.0") and not any(
         ns.get(key) is not None and ns.get(key) is not False for key in _DAEMON_CHANNELS
     ):
         # checked once the accounts are loaded; 0.13.19 fell back to --dbus
         raise CommandError(1, "At least one channel parameter is required, e.g. --socket or --dbus.")
-    raise CommandError(2, "fake signal-cli: daemon mode is not implemented by this fake")
+    from ..daemon import serve_daemon
+
+    return serve_daemon(run, ns)
 
 
 @handler("jsonRpc")
 def cmd_json_rpc(run, ns):
-    """Not modelled: fail clearly rather than pretend."""
-    raise CommandError(2, "fake signal-cli: jsonRpc mode is not implemented by this fake")
+    """JSON-RPC on stdin and stdout (see :mod:`..daemon`)."""
+    from ..daemon import serve_json_rpc
+
+    return serve_json_rpc(run, ns)
 
 
 @handler("listCalls")
