@@ -12,7 +12,6 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 
 from gunicorn.workers.gthread import ThreadWorker as _GunicornThreadWorker
 
@@ -43,21 +42,24 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms request_id=%({x-request-i
 
 
 class ThreadWorker(_GunicornThreadWorker):
-    """gunicorn's gthread worker, with a quick shutdown (SIGQUIT, and SIGINT: Ctrl-C) that cannot
-    deadlock.
+    """gunicorn's gthread worker, with a quick shutdown (SIGQUIT, and SIGINT: Ctrl-C) that cannot hang.
 
-    gthread's own handler calls its thread pool's ``shutdown()`` inside the signal handler; when
-    the signal lands while the worker is handing a request to that pool (``submit()`` holds the
-    same lock), the worker waits for itself until the master kills it after the graceful timeout.
-    This handler only stops the worker (as gunicorn's base worker does); at exit the pool's threads
-    finish the requests they are running and take no new ones.
+    gthread's own handler shuts its thread pool down and exits inside the signal handler. Landing
+    in the middle of the worker handing a request to the pool, it either waits for the pool's lock
+    that the interrupted code holds, or leaves a pool thread started but unregistered, which the
+    interpreter then waits for at exit. Either way the worker hung until the master killed it after
+    the graceful timeout. This handler only asks the worker's own loop to quit, as gthread's SIGTERM
+    handler asks it to stop; the loop then shuts the pool down and exits, outside any handler.
     """
 
     def handle_quit(self, sig, frame):
-        """Stop at once, without touching the thread pool from the signal handler."""
+        """Ask the worker's loop to quit at once (the queue it uses is safe in a signal handler)."""
         self.alive = False
+        self.method_queue.defer(self._quit)
+
+    def _quit(self):
         self.cfg.worker_int(self)
-        time.sleep(0.1)
+        self.tpool.shutdown(wait=False)
         sys.exit(0)
 
 
