@@ -178,12 +178,16 @@ def private_data_home(tmp_path, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def no_leftovers(tmp_path, monkeypatch):
-    """After every test: no temporary file and no child process (not even a zombie) left behind."""
+def no_leftovers(request, tmp_path, monkeypatch):
+    """After every test: no temporary file and no child process (not even a zombie) left behind.
+
+    A module that keeps a process running across its tests on purpose (one real daemon for all of
+    them) lists its pids in a module-level set ``KEPT_RUNNING``.
+    """
     temp = tmp_path / "tmp"
     temp.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(temp))
     yield temp
     assert list(temp.iterdir()) == [], "temporary files left behind"
-    leftovers = child_pids()
-    assert not leftovers, f"child processes left behind: {leftovers}"
+    leftovers = set(child_pids()) - set(getattr(request.module, "KEPT_RUNNING", ()))
+    assert not leftovers, f"child processes left behind: {sorted(leftovers)}"

@@ -5,7 +5,9 @@ Shared by the contract tests (each case run through the real signal-cli) and the
 file path and ``"{spool}"`` for a receive spool file; each test fills them in.
 """
 
-from signal_rest.signal_cli import GroupId
+import contextlib
+
+from signal_rest.signal_cli import GroupId, SignalCli
 
 ACCOUNT = "+4915112345678"
 OTHER = "+4915100000001"
@@ -209,3 +211,30 @@ GOLDEN_ONLY_CASES = [
     ("receive-window", "receive", (ACCOUNT, "{spool}"), {"timeout": 2, "max_messages": 100}),
     ("link-name", "link", ("My phone",), {}),
 ]
+
+
+class _Built(Exception):
+    """Raised in place of running a command, once it is built."""
+
+
+def built_commands(cases, fill=lambda value: value):
+    """Case id -> the :class:`Command` the client builds for it, built and not run. ``fill`` turns
+    a case's arguments into real ones (``"{file}"`` into a file, say)."""
+    built = []
+
+    def capture(command, *args, **kwargs):
+        built.append(command)
+        raise _Built
+
+    cli = SignalCli("signal-cli", "/nonexistent")
+    # the newest release: no command is refused by version before it is built
+    cli.versions._version = "0.14.6"
+    cli.run = capture
+    cli.runner.link = capture
+    commands = {}
+    for name, method, args, kwargs in cases:
+        with contextlib.suppress(_Built):
+            getattr(cli, method)(*fill(args), **fill(kwargs))
+        commands[name] = built.pop()
+        assert built == [], f"{name} built more than one command"
+    return commands

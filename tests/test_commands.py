@@ -1,13 +1,12 @@
 """Commands: each operation as a method and params keyed by signal-cli's dests, and as JSON-RPC."""
 
-import contextlib
 import json
 
 import fake_signal_cli
 import pytest
-from operation_cases import CASES, GOLDEN_ONLY_CASES, NEWER_CASES
+from operation_cases import CASES, GOLDEN_ONLY_CASES, NEWER_CASES, built_commands
 
-from signal_rest.signal_cli import GroupId, SignalCli, commands, grammar
+from signal_rest.signal_cli import GroupId, commands, grammar
 
 ACCOUNT = "+4915112345678"
 OTHER = "+4915100000001"
@@ -45,30 +44,11 @@ def _flags(method, version):
     return flags
 
 
-def _commands_of_every_case():
-    """The Command each operation case runs, as the client builds it."""
-    built = []
-
-    def capture(command, *args, **kwargs):
-        built.append(command)
-        raise _Built
-
-    cli = SignalCli("signal-cli", "/nonexistent")
-    cli.versions._version = "0.14.6"
-    cli.run = capture
-    cli.runner.link = capture
-    for _name, method, args, kwargs in CASES + NEWER_CASES + GOLDEN_ONLY_CASES:
-        with contextlib.suppress(_Built):
-            getattr(cli, method)(*args, **kwargs)
-    return built
-
-
-class _Built(Exception):
-    """Raised instead of running a command, once it is built."""
+EVERY_COMMAND = list(built_commands(CASES + NEWER_CASES + GOLDEN_ONLY_CASES).values())
 
 
 @pytest.mark.parametrize("version", RELEASES)
-@pytest.mark.parametrize("command", _commands_of_every_case(), ids=lambda command: command.method)
+@pytest.mark.parametrize("command", EVERY_COMMAND, ids=lambda command: command.method)
 def test_every_command_is_a_jsonrpc_request_of_signal_clis_dests(command, version):
     request = json.loads(json.dumps(command.jsonrpc(ACCOUNT, request_id=7)))
     assert request["jsonrpc"] == "2.0" and request["id"] == 7 and request["method"] == command.method

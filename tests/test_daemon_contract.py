@@ -32,16 +32,15 @@ import signal
 import socket
 import stat
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
-from operation_cases import ACCOUNT, CASES, NEWER_CASES
-from processes import child_pids, descendant_pids, gone
+from operation_cases import ACCOUNT, CASES, NEWER_CASES, built_commands
+from processes import descendant_pids, gone
 from test_contract import REFUSED_BY_VERSION, _fill_files
 
-from signal_rest.signal_cli import NotSupported, SignalCli, grammar
+from signal_rest.signal_cli import NotSupported, grammar
 from signal_rest.signal_cli.grammar import version_tuple
 
 pytestmark = [pytest.mark.contract, pytest.mark.xdist_group("signal-cli-daemon")]
@@ -212,45 +211,8 @@ class Daemon:
             self.process.wait(STOP_TIMEOUT)
 
 
-def _built_commands(tmp_path):
-    """case id -> the Command the client builds for it (built, not run; files filled in)."""
-    built = []
-
-    def capture(command, *args, **kwargs):
-        built.append(command)
-        raise _Built
-
-    cli = SignalCli("signal-cli", "/nonexistent")
-    cli.versions._version = "0.14.6"
-    cli.run = capture
-    cli.runner.link = capture
-    commands = {}
-    for name, method, args, kwargs in ALL_CASES:
-        with contextlib.suppress(_Built):
-            getattr(cli, method)(*_fill_files(args, tmp_path), **_fill_files(kwargs, tmp_path))
-        commands[name] = built.pop()
-        assert built == [], f"{name} built more than one command"
-    return commands
-
-
-class _Built(Exception):
-    """Raised instead of running a command, once it is built."""
-
-
 #: the pids of the daemons this module keeps running between tests
-_RUNNING = set()
-
-
-@pytest.fixture
-def no_leftovers(tmp_path, monkeypatch):
-    """conftest's check, allowing the module's daemon: no temporary file and no other child left."""
-    temp = tmp_path / "tmp"
-    temp.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(temp))
-    yield temp
-    assert list(temp.iterdir()) == [], "temporary files left behind"
-    leftovers = set(child_pids()) - _RUNNING
-    assert not leftovers, f"child processes left behind: {leftovers}"
+KEPT_RUNNING = set()
 
 
 @pytest.fixture(scope="module")
@@ -261,7 +223,7 @@ def daemon(tmp_path_factory):
     if not binary or not os.access(binary, os.X_OK):
         pytest.fail("The contract tests need the real signal-cli: run them with `make test` (sets SIGNAL_CLI_BIN).")
     running = Daemon(binary, tmp_path_factory.mktemp("daemon")).start()
-    _RUNNING.add(running.process.pid)
+    KEPT_RUNNING.add(running.process.pid)
     try:
         seconds = running.wait_until_accepting()
         with running.connect() as first:
@@ -277,7 +239,7 @@ def daemon(tmp_path_factory):
         assert gone(pid), "the daemon's process is still there"
     finally:
         running.kill()
-        _RUNNING.discard(running.process.pid)
+        KEPT_RUNNING.discard(running.process.pid)
 
 
 @pytest.fixture(scope="module")
@@ -294,7 +256,8 @@ def release(connection):
 
 @pytest.fixture(scope="module")
 def case_commands(tmp_path_factory):
-    return _built_commands(tmp_path_factory.mktemp("case-files"))
+    files = tmp_path_factory.mktemp("case-files")
+    return built_commands(ALL_CASES, lambda value: _fill_files(value, files))
 
 
 def _refused_by_version(command, release):
