@@ -166,28 +166,9 @@ class RpcCall(Run):
 
     def finish(self, code):
         """One record per call in fake-log.jsonl, shaped like a CLI run's, plus ``jsonrpc``."""
-        options = {k: v for k, v in self.ns.items() if v is not None}
-        append_log(
-            self.config_dir,
-            {
-                "pid": os.getpid(),
-                "argv": [],
-                "jsonrpc": {"method": self.command, "id": self.request_id},
-                "stdin": None,
-                "command": self.command,
-                "account": self.account,
-                "options": options,
-                "launched": self.launched,
-                "start": self.started if self.started is not None else time.time(),
-                "end": time.time(),
-                "exit": code,
-                "waited_for_lock": False,
-                "attachments": self.attachments,
-                "quirks": [],
-                "stdout_bytes": 0,
-                "stderr": "".join(self.stderr),
-            },
-        )
+        record = self.log_record(code)
+        record["jsonrpc"] = {"method": self.command, "id": self.request_id}
+        append_log(self.config_dir, record)
 
 
 class Connection:

@@ -393,27 +393,28 @@ class Run:
         self.finished = True
         if not self.start_logged:
             self._log_start()
+        append_log(self.config_dir, self.log_record(code))
+
+    def log_record(self, code):
+        """What fake-log.jsonl keeps of this run, ended with exit ``code``."""
         options = {k: v for k, v in self.ns.items() if v is not None}
-        append_log(
-            self.config_dir,
-            {
-                "pid": os.getpid(),
-                "argv": self.argv,
-                "stdin": self.stdin_text,
-                "command": self.command,
-                "account": self.account,
-                "options": options,
-                "launched": self.launched,
-                "start": self.started if self.started is not None else time.time(),
-                "end": time.time(),
-                "exit": code,
-                "waited_for_lock": self.waited,
-                "attachments": self.attachments,
-                "quirks": list(dict.fromkeys(self.quirks)),
-                "stdout_bytes": self.stdout_bytes,
-                "stderr": "".join(self.stderr),
-            },
-        )
+        return {
+            "pid": os.getpid(),
+            "argv": self.argv,
+            "stdin": self.stdin_text,
+            "command": self.command,
+            "account": self.account,
+            "options": options,
+            "launched": self.launched,
+            "start": self.started if self.started is not None else time.time(),
+            "end": time.time(),
+            "exit": code,
+            "waited_for_lock": self.waited,
+            "attachments": self.attachments,
+            "quirks": list(dict.fromkeys(self.quirks)),
+            "stdout_bytes": self.stdout_bytes,
+            "stderr": "".join(self.stderr),
+        }
 
 
 #: GlobalConfig's keys (0.14.4+) and the global option each one gives its default

@@ -290,15 +290,20 @@ def cmd_send_poll_terminate(run, ns):
     return send_family(run, idents, record)
 
 
-def _pin(run, ns, pin):
-    idents = collect_recipients(run, ns, note_to_self=ns.get("note-to-self"))
+def _target(run, ns):
+    """What a pin, unpin or admin delete names: the message (author, timestamp) and its options."""
     author = parse_recipient(ns["target-author"], run.account)
-    record = {
+    return {
         "target_author": ident_text(author),
         "target_timestamp": ns["target-timestamp"],
         "story": bool(ns.get("story")),
         "notify_self": bool(ns.get("notify-self")),
     }
+
+
+def _pin(run, ns, pin):
+    idents = collect_recipients(run, ns, note_to_self=ns.get("note-to-self"))
+    record = _target(run, ns)
     if pin:
         record["pin_duration"] = ns.get("pin-duration")
     return send_family(run, idents, record)
@@ -322,14 +327,7 @@ def cmd_send_admin_delete(run, ns):
     group_ids = list(dict.fromkeys(parse_group_id(g) for g in ns.get("group-id") or []))
     if not group_ids:
         raise CommandError(1, "Admin delete requires group IDs")
-    author = parse_recipient(ns["target-author"], run.account)
-    record = {
-        "target_author": ident_text(author),
-        "target_timestamp": ns["target-timestamp"],
-        "story": bool(ns.get("story")),
-        "notify_self": bool(ns.get("notify-self")),
-    }
-    return send_family(run, [("group", g) for g in group_ids], record)
+    return send_family(run, [("group", g) for g in group_ids], _target(run, ns))
 
 
 @handler("sendStory")
