@@ -4,6 +4,8 @@ body, what reached signal-cli (read from the fake's log), and a newer signal-cli
 import base64
 from http import HTTPStatus
 
+from signal_rest.signal_cli import grammar
+
 #: the account the ``fake`` fixture registers
 ACCOUNT = "+4915112345678"
 OTHER = "+4915100000001"
@@ -80,7 +82,7 @@ def newer_signal_cli(app, monkeypatch, version="0.14.1"):
 
 def release_at_least(version, since):
     """Whether signal-cli ``version`` is release ``since`` or later."""
-    return tuple(int(part) for part in version.split(".")) >= tuple(int(part) for part in since.split("."))
+    return grammar.version_tuple(version) >= grammar.version_tuple(since)
 
 
 def assert_newer_command(response, fake_version, subcommand, since, status):

@@ -1201,8 +1201,7 @@ def test_a_story_no_one_could_see_is_the_callers_mistake(app, client, fake, fake
     newer_signal_cli(app, monkeypatch, "0.14.6")
     body = assert_newer_command(post_story(client), fake_version, "sendStory", "0.14.6", 400)
     if release_at_least(fake_version, "0.14.6"):
-        assert_error(post_story(client), 400, "No eligible contacts found for story delivery")
-        assert body["status"] == 400
+        assert "No eligible contacts found for story delivery" in body["message"], body
 
 
 @pytest.mark.parametrize("recipient", [OTHER, SLASHED_GROUP])

@@ -11,6 +11,7 @@ This holds for any signal-cli, provisioned or named by ``SIGNAL_CLI_BIN``.
 import dataclasses
 
 from .errors import BadOutput, SignalCliError
+from .grammar import version_tuple
 from .versions import parse_version
 
 #: the oldest release that works with Signal's servers today
@@ -35,15 +36,11 @@ class Support:
     error: str | None = None
 
 
-def _version_tuple(version):
-    return tuple(int(part) for part in version.split("."))
-
-
 def assess(version) -> Support:
     """Whether signal-cli ``version`` (``"0.13.19"``; None: unknown) can work with Signal's servers."""
     if version is None:
         return Support(None, None, None)
-    if _version_tuple(version) >= _version_tuple(MINIMUM_VERSION):
+    if version_tuple(version) >= version_tuple(MINIMUM_VERSION):
         return Support(version, True, None)
     defect = f"it {BROKEN[version]}, and " if version in BROKEN else ""
     warning = (
