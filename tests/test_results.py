@@ -83,6 +83,22 @@ def test_strip_log_lines(stderr, stripped):
             NoVerificationSession,
             "No registration",
         ),
+        # sendStory's refusals of the request (exit 2 in 0.14.6) are the caller's, not signal-cli's
+        (
+            2,
+            "",
+            "Failed to send story: No eligible contacts found for story delivery (IOException)",
+            UserError,
+            "No eligible contacts",
+        ),
+        (
+            2,
+            "",
+            "Failed to send story: /t/a.txt: Stories only support image and video attachments "
+            "(AttachmentInvalidException)",
+            UserError,
+            "only support image and video",
+        ),
         (143, "", "", UnexpectedError, "exit 143"),
     ],
 )
