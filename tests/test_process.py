@@ -92,14 +92,19 @@ def test_two_accounts_run_in_parallel(tmp_path):
     assert time.monotonic() - started < 0.95
 
 
-def test_busy_account_gives_up_after_the_lock_timeout(tmp_path):
-    cli = scripted_cli(tmp_path, "sleep 2\necho '[]'\n", lock_timeout=0.3)
+@pytest.mark.parametrize(
+    ("settings", "second", "error"),
+    [({}, ACCOUNT, AccountBusy), ({"max_processes": 1}, OTHER, ServiceBusy)],
+    ids=["busy-account", "process-limit"],
+)
+def test_a_wait_for_the_account_or_a_process_slot_gives_up_after_the_lock_timeout(tmp_path, settings, second, error):
+    cli = scripted_cli(tmp_path, "sleep 2\necho '[]'\n", lock_timeout=0.3, **settings)
     holder = threading.Thread(target=cli.list_groups, args=(ACCOUNT,))
     holder.start()
     time.sleep(0.3)
     try:
-        with pytest.raises(AccountBusy) as raised:
-            cli.list_groups(ACCOUNT)
+        with pytest.raises(error) as raised:
+            cli.list_groups(second)
         assert raised.value.retry_after > 0
     finally:
         holder.join()
@@ -133,19 +138,6 @@ def test_process_limit_queues_runs_of_different_accounts(tmp_path):
     for thread in threads:
         thread.join()
     assert [event.split()[0] for event in log.read_text().splitlines()] == ["start", "end"] * 2
-
-
-def test_process_limit_gives_up_after_the_lock_timeout(tmp_path):
-    cli = scripted_cli(tmp_path, "sleep 2\necho '[]'\n", max_processes=1, lock_timeout=0.3)
-    holder = threading.Thread(target=cli.list_groups, args=(ACCOUNT,))
-    holder.start()
-    time.sleep(0.3)
-    try:
-        with pytest.raises(ServiceBusy) as raised:
-            cli.list_groups(OTHER)
-        assert raised.value.retry_after > 0
-    finally:
-        holder.join()
 
 
 def test_receive_stopped_at_the_time_limit_keeps_what_it_printed(tmp_path):
@@ -182,14 +174,17 @@ def test_every_run_reads_the_services_own_signal_cli_config(tmp_path, monkeypatc
     }  # fmt: skip
 
 
-def test_an_unwritable_config_dir_is_said_before_signal_cli_runs(tmp_path):
+def test_a_config_file_that_cannot_be_written_is_said_before_signal_cli_runs(tmp_path):
     config_dir = tmp_path / "config"
     config_dir.mkdir()
     (config_dir / "signal-rest").write_text("a file where the service's folder belongs")
-    cli = SignalCli(script(tmp_path, "echo '[]'\n"), config_dir)
+    ran = tmp_path / "ran"
+    cli = SignalCli(script(tmp_path, f"touch {ran}\necho 'signal-cli 0.14.6'\n"), config_dir)
+    # --version takes no account lock: the configuration file is the first thing written
     with pytest.raises(ConfigDirUnusable) as raised:
-        cli.list_groups(ACCOUNT)
-    assert "SIGNAL_CLI_CONFIG_DIR" in raised.value.message
+        cli.probe()
+    assert "signal-cli-config.json" in raised.value.message and "SIGNAL_CLI_CONFIG_DIR" in raised.value.message
+    assert not ran.exists()
 
 
 # --- link: the URI after whatever comes first --------------------------------------------------------------
