@@ -15,7 +15,9 @@ from .extensions import Api
 from .receiving import webhooks
 from .receiving.inbox import Inbox
 from .receiving.receiver import Receiver
+from .receiving.supervisor import Supervisor
 from .signal_cli import SignalCli
+from .signal_cli.daemon import DaemonProcess
 from .state import ServiceState
 
 __version__ = config.VERSION
@@ -72,7 +74,8 @@ def _create_services(app, metrics):
     config_dir = Path(app.config["SIGNAL_CLI_CONFIG_DIR"]).expanduser()
     data_dir = Path(app.config["SIGNAL_REST_DATA_DIR"] or config_dir / "signal-rest").expanduser()
     state = ServiceState(data_dir)
-    hooks = webhooks.load_webhooks(app.config) if app.config["SIGNAL_REST_RECEIVER"] else []
+    json_rpc = app.config["SIGNAL_REST_MODE"] == "json-rpc"
+    hooks = webhooks.load_webhooks(app.config) if app.config["SIGNAL_REST_RECEIVER"] or json_rpc else []
     inbox = Inbox(data_dir / "inbox.sqlite3", targets_for=functools.partial(webhooks.targets, hooks))
     cli = SignalCli(
         app.config["SIGNAL_CLI_BIN"],
@@ -84,9 +87,19 @@ def _create_services(app, metrics):
         trust_mode_for=state.trust_mode,
         observer=metrics.SignalCliObserver(),
         version_cache=data_dir / "signal-cli-version.json",
+        mode=app.config["SIGNAL_REST_MODE"],
     )
     # a pending `signal-cli link` must not outlive the worker
     atexit.register(cli.close)
+    deliverer = webhooks.Deliverer(inbox, hooks, max_age=app.config["SIGNAL_REST_WEBHOOK_MAX_AGE"]) if hooks else None
+
+    def prune():
+        return inbox.prune(
+            max_age=app.config["SIGNAL_REST_INBOX_MAX_AGE"],
+            max_count=app.config["SIGNAL_REST_INBOX_MAX_COUNT"],
+            attachments_dir=config_dir / "attachments",
+        )
+
     accounts = [a.strip() for a in app.config["SIGNAL_REST_RECEIVE_ACCOUNTS"].split(",") if a.strip()]
     receiver = Receiver(
         cli,
@@ -95,16 +108,11 @@ def _create_services(app, metrics):
         interval=app.config["SIGNAL_REST_RECEIVE_INTERVAL"],
         window=app.config["SIGNAL_REST_RECEIVE_WINDOW"],
         max_messages=app.config["SIGNAL_REST_RECEIVE_MAX_MESSAGES"],
-        deliverer=webhooks.Deliverer(inbox, hooks, max_age=app.config["SIGNAL_REST_WEBHOOK_MAX_AGE"])
-        if hooks
-        else None,
+        deliverer=deliverer,
         webhooks=hooks,
-        prune=lambda: inbox.prune(
-            max_age=app.config["SIGNAL_REST_INBOX_MAX_AGE"],
-            max_count=app.config["SIGNAL_REST_INBOX_MAX_COUNT"],
-            attachments_dir=config_dir / "attachments",
-        ),
+        prune=prune,
     )
+    supervisor = Supervisor(DaemonProcess(cli.runner), inbox, deliverer=deliverer, prune=prune)
     app.extensions.update(
         {
             "signal_rest.state": state,
@@ -112,6 +120,7 @@ def _create_services(app, metrics):
             "signal_rest.webhooks": hooks,
             "signal_rest.signal_cli": cli,
             "signal_rest.receiver": receiver,
+            "signal_rest.supervisor": supervisor,
         }
     )
 

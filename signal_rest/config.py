@@ -42,6 +42,8 @@ def _log_level(text):
 
 #: name -> (default, converter). The README's configuration table lists the same settings.
 SETTINGS = {
+    # normal: one signal-cli per request; json-rpc: every request goes to one resident signal-cli daemon
+    "SIGNAL_REST_MODE": ("normal", _choice("normal", "json-rpc")),
     # the signal-cli executable; `make run` points this at the provisioned one
     "SIGNAL_CLI_BIN": ("signal-cli", str),
     # signal-cli's --config directory (its own default, so an existing set-up keeps working)

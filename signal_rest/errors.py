@@ -52,8 +52,7 @@ STATUS_FOR_ERROR = {
     sc.BadOutput: 502,
     sc.SignalCliNotFound: 503,
     sc.ConfigDirUnusable: 503,
-    sc.AccountBusy: 503,
-    sc.ServiceBusy: 503,
+    sc.Busy: 503,
     sc.SignalCliTimeout: 504,
     sc.NotSupported: 501,
     sc.SignalCliError: 502,
@@ -169,7 +168,7 @@ def handle_signal_cli_error(error):
                 "it with POST /v1/accounts/{number}/rate-limit-challenge, using a challenge token from "
                 "'challenge_tokens'."
             )
-    elif isinstance(error, (sc.AccountBusy, sc.ServiceBusy)):
+    elif isinstance(error, sc.Busy):
         headers["Retry-After"] = str(error.retry_after)
     # (the wrapper has logged the failure with signal-cli's whole stderr)
     return error_response(

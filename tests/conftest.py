@@ -1,6 +1,7 @@
 """Fixtures: the fake signal-cli, the app from the real factory, its client, the real signal-cli."""
 
 import compileall
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -12,7 +13,7 @@ import werkzeug.routing
 pytest.register_assert_rewrite("helpers")
 
 from fake_signal_cli import FakeState, write_executable  # noqa: E402
-from helpers import ACCOUNT  # noqa: E402
+from helpers import ACCOUNT, running_supervisor  # noqa: E402
 from processes import child_pids  # noqa: E402
 
 from signal_rest import create_app  # noqa: E402
@@ -56,6 +57,8 @@ def pytest_configure(config):
 #: the releases the fake signal-cli plays for the API suite: the oldest one the service supports and
 #: the newest one it models (SIGNAL_CLI_0.14.md)
 FAKE_RELEASES = ("0.13.19", "0.14.6")
+#: SIGNAL_REST_MODE: the API suite runs in both (json-rpc against the newest release chosen)
+SERVICE_MODES = ("normal", "json-rpc")
 
 
 def pytest_addoption(parser):
@@ -66,6 +69,13 @@ def pytest_addoption(parser):
         metavar="VERSION",
         help=f"run the tests of the fake signal-cli's app against this release only (repeatable; "
         f"default: each of {', '.join(FAKE_RELEASES)})",
+    )
+    parser.addoption(
+        "--service-mode",
+        action="append",
+        choices=SERVICE_MODES,
+        metavar="MODE",
+        help="run the API tests in this SIGNAL_REST_MODE only (repeatable; default: each mode a test allows)",
     )
 
 
@@ -79,16 +89,42 @@ def fake_releases(config, marker=None):
     return narrowed or [marker.args[0]]
 
 
+def service_modes(config, marker=None):
+    """The modes an app test runs in: its ``service_modes`` marker's (default: normal only), narrowed
+    by --service-mode."""
+    allowed = marker.args if marker is not None else ("normal",)
+    chosen = config.getoption("service_mode") or SERVICE_MODES
+    return [mode for mode in allowed if mode in chosen]
+
+
 def pytest_generate_tests(metafunc):
-    """Every test that uses the fake signal-cli (through ``fake_bin``) runs once per release."""
-    if "fake_version" in metafunc.fixturenames:
-        releases = fake_releases(metafunc.config, metafunc.definition.get_closest_marker("fake_signal_cli"))
+    """Every test that uses the fake signal-cli (through ``fake_bin``) runs once per release; a test
+    of the app (``make_app``) also in json-rpc mode where its module or marker allows, against the
+    newest of those releases."""
+    if "fake_version" not in metafunc.fixturenames:
+        return
+    releases = fake_releases(metafunc.config, metafunc.definition.get_closest_marker("fake_signal_cli"))
+    if "service_mode" not in metafunc.fixturenames:
         metafunc.parametrize("fake_version", releases, indirect=True, ids=[f"signal-cli-{r}" for r in releases])
+        return
+    modes = service_modes(metafunc.config, metafunc.definition.get_closest_marker("service_modes"))
+    cases = [(release, "normal") for release in releases if "normal" in modes]
+    if "json-rpc" in modes:
+        cases.append((releases[-1], "json-rpc"))
+    ids = [f"signal-cli-{release}" if mode == "normal" else f"json-rpc-{release}" for release, mode in cases]
+    metafunc.parametrize(("fake_version", "service_mode"), cases, indirect=True, ids=ids)
 
 
 @pytest.fixture
 def fake_version(request):
     """The release the fake signal-cli reports and speaks in this test."""
+    return request.param
+
+
+@pytest.fixture
+def service_mode(request):
+    """SIGNAL_REST_MODE of this test's app: normal (a fake signal-cli per request) or json-rpc (the
+    fake's daemon, run by the app's own supervisor for the whole test)."""
     return request.param
 
 
@@ -130,10 +166,23 @@ def app_settings(signal_cli_bin, config_dir, **overrides):
 
 
 @pytest.fixture
-def make_app(fake_bin, config_dir, fake):
+def make_app(fake_bin, config_dir, fake, service_mode):
     """Build another app like ``app``; keyword arguments override its settings (``None``: leave the
-    setting to the environment)."""
-    return lambda **overrides: create_app(app_settings(fake_bin, config_dir, **overrides))
+    setting to the environment). In json-rpc mode the first app's supervisor runs the fake daemon
+    until the test ends (every app of the test shares it, as gunicorn's workers do)."""
+    with contextlib.ExitStack() as daemons:
+
+        def build(**overrides):
+            if service_mode == "json-rpc":
+                overrides.setdefault("SIGNAL_REST_MODE", "json-rpc")
+            built = create_app(app_settings(fake_bin, config_dir, **overrides))
+            if built.config["SIGNAL_REST_MODE"] == "json-rpc" and not daemons._exit_callbacks:
+                daemons.enter_context(running_supervisor(built))
+                # the test sees only its own calls, as in normal mode (not the supervisor's probe)
+                fake.clear_log()
+            return built
+
+        yield build
 
 
 @pytest.fixture

@@ -2,9 +2,13 @@
 body, what reached signal-cli (read from the fake's log), and a newer signal-cli to pretend."""
 
 import base64
+import contextlib
+import threading
+import time
 from http import HTTPStatus
 
-from signal_rest.signal_cli import grammar
+from signal_rest.signal_cli import Command, daemon, grammar
+from signal_rest.signal_cli.commands import JSONRPC_DEFAULTS
 
 #: the account the ``fake`` fixture registers
 ACCOUNT = "+4915112345678"
@@ -51,9 +55,29 @@ def last_run(fake):
 
 
 def words(run):
-    """A run's argv from its subcommand on, without the global options."""
+    """A run's argv from its subcommand on, without the global options. For a JSON-RPC call of
+    the fake daemon: the argv the same command has in normal mode (its params, rendered by the
+    service's grammar), so one assertion checks what either transport sent."""
+    if "jsonrpc" in run:
+        return grammar.render(_rpc_command(run))[0]
     argv = run["argv"]
     return argv[argv.index(run["command"]) :]
+
+
+def stdin_of(run):
+    """What a run read from stdin (the message); for a JSON-RPC call, its ``message`` param."""
+    if "jsonrpc" in run:
+        return grammar.render(_rpc_command(run))[1]
+    return run["stdin"]
+
+
+def _rpc_command(run):
+    method = run["jsonrpc"]["method"]
+    params = {k: v for k, v in (run["jsonrpc"]["params"] or {}).items() if k != "account"}
+    for dest, default in JSONRPC_DEFAULTS.get(method, {}).items():
+        if params.get(dest) == default:
+            del params[dest]
+    return Command(method, params)
 
 
 def add_group_with_id(fake, raw_id, account=ACCOUNT, **kwargs):
@@ -116,3 +140,21 @@ API_TAGS = [
     "Attachments",
     "Stickers",
 ]
+
+
+@contextlib.contextmanager
+def running_supervisor(app, timeout=20.0):
+    """Run ``app``'s json-rpc supervisor (and so its signal-cli daemon) in a thread until the block
+    ends; the block starts once the daemon answers."""
+    supervisor = app.extensions["signal_rest.supervisor"]
+    thread = threading.Thread(target=supervisor.run, name="supervisor")
+    thread.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while (daemon.read_status(supervisor.config_dir) or {}).get("state") != "running":
+            assert thread.is_alive() and time.monotonic() < deadline, daemon.read_status(supervisor.config_dir)
+            time.sleep(0.01)
+        yield supervisor
+    finally:
+        supervisor.stop()
+        thread.join()

@@ -3,6 +3,9 @@
 import pytest
 from helpers import ACCOUNT, OTHER, assert_error, last_run, words
 
+#: the API suite runs in both SIGNAL_REST_MODEs
+pytestmark = pytest.mark.service_modes("normal", "json-rpc")
+
 NEW = "+4915122222222"
 SECOND = "+4915111111111"
 CAPTCHA = "signalcaptcha://signal-hcaptcha.5fad97ac.challenge.P1_eyJ0eXAi-_x"

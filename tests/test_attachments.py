@@ -9,6 +9,9 @@ from werkzeug.http import parse_options_header
 
 from signal_rest import create_app
 
+#: the API suite runs in both SIGNAL_REST_MODEs
+pytestmark = pytest.mark.service_modes("normal", "json-rpc")
+
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(32)
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(32)
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n" + bytes(32)

@@ -5,6 +5,9 @@ import logging
 import pytest
 from helpers import ACCOUNT, OTHER, assert_error, last_run, words
 
+#: the API suite runs in both SIGNAL_REST_MODEs
+pytestmark = pytest.mark.service_modes("normal", "json-rpc")
+
 SERVICE_LOGGER = logging.getLogger("signal_rest")
 
 

@@ -4,6 +4,9 @@ import pytest
 from fake_signal_cli import uuid_for
 from helpers import ACCOUNT, OTHER, THIRD, UUID, api_group_id, assert_error, b64, last_run, words
 
+#: the API suite runs in both SIGNAL_REST_MODEs
+pytestmark = pytest.mark.service_modes("normal", "json-rpc")
+
 NEW = "+4915122222222"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(24)
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(24)

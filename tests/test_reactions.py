@@ -3,6 +3,9 @@
 import pytest
 from helpers import ACCOUNT, OTHER, THIRD, UUID, add_group_with_id, api_group_id, assert_error, b64, last_run, words
 
+#: the API suite runs in both SIGNAL_REST_MODEs
+pytestmark = pytest.mark.service_modes("normal", "json-rpc")
+
 TIMESTAMP = 1700000000000
 GROUP_ID = b64(b"\x01\xbf\xfe" + bytes(29))
 

@@ -3,6 +3,9 @@
 import pytest
 from helpers import ACCOUNT, OTHER, UUID, api_group_id, assert_error, b64, last_run, words
 
+#: the API suite runs in both SIGNAL_REST_MODEs
+pytestmark = pytest.mark.service_modes("normal", "json-rpc")
+
 TIMESTAMP = 1732630000123
 
 

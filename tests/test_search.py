@@ -3,6 +3,9 @@
 import pytest
 from helpers import ACCOUNT, OTHER, THIRD, assert_error, last_run, words
 
+#: the API suite runs in both SIGNAL_REST_MODEs
+pytestmark = pytest.mark.service_modes("normal", "json-rpc")
+
 SECOND_ACCOUNT = "+4915111111111"
 LOOKUP = f"numbers={OTHER}"
 

@@ -3,6 +3,9 @@
 import pytest
 from helpers import ACCOUNT, assert_error, last_run, words
 
+#: the API suite runs in both SIGNAL_REST_MODEs
+pytestmark = pytest.mark.service_modes("normal", "json-rpc")
+
 PACK_ID = "0123456789abcdef0123456789abcdef"
 PACK_KEY = "fedcba9876543210" * 4
 NEW = "+4915122222222"

@@ -28,7 +28,7 @@ def about():
     return {
         "versions": ["v1", "v2"],
         "build": 2,
-        "mode": "normal",
+        "mode": signal_cli().mode,
         "version": VERSION,
         "signal_cli": found.version,
         "signal_cli_supported": found.supported,

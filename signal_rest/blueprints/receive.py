@@ -53,7 +53,7 @@ def receive(args, number):
     """
     limit = args.get("max_messages")
     unsaved = []
-    if current_app.config["SIGNAL_REST_RECEIVER"]:
+    if receiving_in_background():
         _wait_for_the_receiver(number, args["timeout"])
     elif limit is None or inbox().waiting(number) < limit:
         unsaved = _receive_directly(number, args)
@@ -102,4 +102,9 @@ def _client_gone():
 def receive_status(number):
     """How receiving goes for an account: waiting envelopes, the receiver's last run, webhooks."""
     targets = webhooks.targets(current_app.extensions["signal_rest.webhooks"], number)
-    return {**inbox().status(number, targets), "receiver": current_app.config["SIGNAL_REST_RECEIVER"]}
+    return {**inbox().status(number, targets), "receiver": receiving_in_background()}
+
+
+def receiving_in_background():
+    """Whether something fills the inbox on its own: the receiver, or json-rpc mode's daemon."""
+    return current_app.config["SIGNAL_REST_RECEIVER"] or signal_cli().mode == "json-rpc"

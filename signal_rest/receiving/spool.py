@@ -13,7 +13,6 @@ died; the next receive for that account (or the receiver) takes it in.
 
 import contextlib
 import fcntl
-import json
 import logging
 import os
 import sqlite3
@@ -21,8 +20,12 @@ import time
 from dataclasses import dataclass, field
 
 from ..signal_cli import SignalCliError
+from ..signal_cli.results import json_lines
 
 log = logging.getLogger(__name__)
+
+#: the name the spool files of json-rpc mode's daemon start with (one file per daemon, every account)
+DAEMON = "daemon"
 
 
 def directory(inbox):
@@ -43,17 +46,19 @@ def finish(path):
         os.unlink(path)
 
 
-def take_in(inbox, account=None):
+def take_in(inbox, account=None, *, owner=None):
     """Store the lines of spool files left behind (by a process that died); returns how many were new.
 
-    A file still open in a running signal-cli (or receive) is locked and left alone.
+    ``account`` narrows it to that account's receive runs, ``owner`` to another writer's files
+    (:data:`DAEMON`: json-rpc mode's daemon, whose lines name their account). A file still open in
+    a running signal-cli (or receive) is locked and left alone.
     """
     spool_dir = directory(inbox)
     if not spool_dir.is_dir():
         return 0
     new = 0
-    for path in sorted(spool_dir.glob(f"{account or '*'}.*.jsonl")):
-        owner = path.name.split(".", 1)[0]
+    for path in sorted(spool_dir.glob(f"{owner or account or '*'}.*.jsonl")):
+        prefix = path.name.split(".", 1)[0]
         try:
             handle = open(path, "rb")  # noqa: SIM115 (held for the flock below)
         except FileNotFoundError:
@@ -63,19 +68,13 @@ def take_in(inbox, account=None):
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 continue
-            data = handle.read()
-            lines = data.split(b"\n")
-            if lines and lines[-1].strip():
-                log.warning("dropping a truncated last line of %s: %r", path.name, lines[-1][:200])
-            for raw in lines[:-1]:
-                line = raw.decode("utf-8", "replace").strip()
-                if line:
-                    try:
-                        envelope = json.loads(line)
-                    except ValueError:
-                        log.warning("ignoring a line of %s that is not JSON: %r", path.name, line[:200])
-                        continue
-                    new += inbox.store(owner, line, envelope)
+            data = bytearray(handle.read())
+            for line, envelope in json_lines(data, path.name):
+                line_account = envelope.get("account") if prefix == DAEMON and isinstance(envelope, dict) else prefix
+                if isinstance(line_account, str):
+                    new += inbox.store(line_account, line, envelope)
+            if data.strip():
+                log.warning("dropping a truncated last line of %s: %r", path.name, bytes(data[:200]))
             finish(path)
     if new:
         log.warning("took in %d received messages from spool files left behind", new)

@@ -7,16 +7,24 @@ themselves, so no caller has to.
 """
 
 import base64
+import logging
 import os
 import re
 import tempfile
+import threading
+import time
 from pathlib import Path
 
-from . import commands, grammar, status
-from .errors import BadOutput, ConfigDirUnusable, NotFound, SignalCliError
+from . import commands, daemon, grammar, jsonrpc, status
+from .errors import BadOutput, ConfigDirUnusable, NotFound, NotSupported, SignalCliError, SignalCliTimeout
 from .process import ProcessRunner
 from .results import interpret, redact
 from .versions import VersionCache
+
+log = logging.getLogger(__name__)
+
+#: ``SIGNAL_REST_MODE``: a signal-cli per request, or JSON-RPC to one resident daemon
+MODES = ("normal", "json-rpc")
 
 #: a file name signal-cli gives a received attachment: its CDN key, unpadded base64url, so it may start
 #: with '-' (these ids only ever name files in the attachments folder, never reach argv)
@@ -29,7 +37,8 @@ class SignalCli:
     ``trust_mode_for(account)`` returns the stored ``--trust-new-identities`` mode of an account,
     or None. One instance is shared by all threads of a process; the account locks are files in
     the config dir, so they also hold across processes. ``version_cache`` is a file remembering
-    signal-cli's version across processes (None: only in this instance).
+    signal-cli's version across processes (None: only in this instance). In ``mode`` "json-rpc"
+    every command goes to the resident daemon instead (:mod:`.jsonrpc`, :mod:`.daemon`).
     """
 
     def __init__(
@@ -44,7 +53,11 @@ class SignalCli:
         trust_mode_for=None,
         observer=None,
         version_cache=None,
+        mode="normal",
     ):
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        self.mode = mode
         self.binary = str(binary)
         self.config_dir = Path(config_dir).expanduser()
         self.trust_mode_for = trust_mode_for or (lambda account: None)
@@ -61,6 +74,13 @@ class SignalCli:
             env=env,
             observer=observer,
         )
+        self.transport = None
+        if mode == "json-rpc":
+            self.transport = jsonrpc.Transport(
+                daemon.socket_path(self.config_dir), describe=lambda: daemon.describe(self.config_dir)
+            )
+        self._links = set()
+        self._links_lock = threading.Lock()
         self.versions = VersionCache(self.binary, lambda: self.run(commands.version_command()), version_cache)
 
     @property
@@ -75,8 +95,8 @@ class SignalCli:
 
     @property
     def pending_links(self):
-        """How many ``signal-cli link`` runs wait in the background for their scan."""
-        return len(self.runner._background)
+        """How many ``signal-cli link`` runs (or ``finishLink`` calls) wait in the background for their scan."""
+        return len(self.runner._background) + len(self._links)
 
     # -- running --
 
@@ -102,7 +122,10 @@ class SignalCli:
         even when the run then fails or times out: a received message is never dropped.
         """
         try:
-            grammar.check_supported(command, self.version)
+            if command.method not in commands.JSONRPC_ONLY:
+                grammar.check_supported(command, self.version)
+            if self.transport is not None:
+                return self._call(command, account)
             argv, stdin = self._argv(command, account)
             redacted = redact(argv, command.secrets)
             label = argv[1] if command.method == "version" else command.method
@@ -120,6 +143,20 @@ class SignalCli:
         except SignalCliError as error:
             error.account = account
             raise
+
+    def _call(self, command, account):
+        """``command`` as a JSON-RPC call to the daemon, within the same time limit as a run."""
+        started = time.monotonic()
+        outcome = "error"
+        try:
+            value = self.transport.run(command, account, self.runner.cmd_timeout + command.extra_time)
+            outcome = 0
+            return value
+        except SignalCliError as error:
+            outcome = "timeout" if isinstance(error, SignalCliTimeout) else error.returncode or "error"
+            raise
+        finally:
+            self.runner.observer.run_finished(command.method, outcome, time.monotonic() - started)
 
     def version(self):
         """signal-cli's version (``"0.13.19"``), asked once and remembered (see :mod:`.versions`)."""
@@ -159,6 +196,8 @@ class SignalCli:
     def close(self):
         """Stop every background process (pending links); called when the worker exits."""
         self.runner.close()
+        if self.transport is not None:
+            self.transport.close()
 
     # -- accounts, registration, devices --
 
@@ -188,11 +227,36 @@ class SignalCli:
         The process keeps running in the background until the phone scans the code or
         ``lifetime`` seconds pass; then it is stopped and reaped in every case.
         """
+        if self.transport is not None:
+            return self._start_link(device_name, lifetime)
         command = commands.link_command(device_name)
         argv, _ = self._argv(command, None)
         return self.runner.link(
             command, argv, redact(argv, command.secrets), lifetime=lifetime, first_line_timeout=first_line_timeout
         )
+
+    def _start_link(self, device_name, lifetime):
+        """Link through the daemon: ``startLink`` now, ``finishLink`` in the background; the account
+        is in the daemon (and usable) as soon as the phone has scanned the code."""
+        uri = (self.run(commands.start_link_command()) or {}).get("deviceLinkUri")
+        if not isinstance(uri, str) or not uri.startswith("sgnl://linkdevice?"):
+            raise BadOutput(f"signal-cli's daemon answered startLink with {uri!r} instead of a device link.")
+        finish = commands.finish_link_command(uri, device_name, lifetime=lifetime)
+
+        def wait_for_scan():
+            try:
+                linked = self.run(finish) or {}
+                log.info("linked as a new device of %s", linked.get("number"))
+            except SignalCliError as error:
+                log.info("the device link was not finished: %s", error.message)
+            finally:
+                with self._links_lock:
+                    self._links.discard(uri)
+
+        with self._links_lock:
+            self._links.add(uri)
+        threading.Thread(target=wait_for_scan, name="finish-link", daemon=True).start()
+        return uri
 
     def list_devices(self, account):
         """The account's linked devices."""
@@ -275,6 +339,10 @@ class SignalCli:
         (``flock``) while signal-cli or this run still has it open, and the caller deletes it once
         the lines are stored.
         """
+        if self.transport is not None:
+            raise NotSupported(
+                "In json-rpc mode signal-cli's daemon receives all the time; read the inbox instead of running receive."
+            )
         return self.run(commands.receive_command(**options), account, on_line=on_envelope, spool=spool)
 
     def create_poll(self, account, recipient, question, answers, *, allow_multiple=True):

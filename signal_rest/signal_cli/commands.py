@@ -18,6 +18,10 @@ JSONRPC_DEFAULTS = {
 }
 
 
+#: methods only the daemon has (multi-account JSON-RPC); there is no argv for them
+JSONRPC_ONLY = frozenset({"startLink", "finishLink"})
+
+
 class GroupId(str):
     """A group id in signal-cli's own form: standard base64 of the group's raw id."""
 
@@ -309,6 +313,16 @@ def delete_local_data_command(*, ignore_registered=False):
 def link_command(device_name):
     """``link``: print a ``sgnl://linkdevice`` URI, then wait until a phone scans it (plain text)."""
     return _command("link", {"name": device_name}, output="text", account=False)
+
+
+def start_link_command():
+    """``startLink`` (JSON-RPC only): a ``sgnl://linkdevice`` URI, answered at once ``{"deviceLinkUri"}``."""
+    return _command("startLink", account=False)
+
+
+def finish_link_command(uri, device_name, *, lifetime):
+    """``finishLink`` (JSON-RPC only): wait up to ``lifetime`` seconds for the phone to scan ``uri``."""
+    return _command("finishLink", {"deviceLinkUri": uri, "deviceName": device_name}, account=False, extra_time=lifetime)
 
 
 def list_devices_command():

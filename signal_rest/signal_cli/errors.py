@@ -48,6 +48,14 @@ class ServiceBusy(Busy):
     """Raised when the service already runs its maximum of signal-cli processes for too long."""
 
 
+class DaemonUnavailable(Busy):
+    """Raised in json-rpc mode while signal-cli's daemon is starting, restarting or not running."""
+
+
+class DaemonGone(Busy):
+    """Raised in json-rpc mode when the daemon stopped while it was handling the request."""
+
+
 class SignalCliTimeout(SignalCliError):
     """Raised when signal-cli ran past its time limit; it has been killed."""
 

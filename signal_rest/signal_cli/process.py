@@ -25,7 +25,7 @@ from pathlib import Path
 import filelock
 
 from .errors import AccountBusy, BadOutput, ConfigDirUnusable, ServiceBusy, SignalCliNotFound, SignalCliTimeout
-from .results import Finished, result, strip_log_lines
+from .results import Finished, json_lines, result, strip_log_lines
 
 log = logging.getLogger(__name__)
 
@@ -298,15 +298,15 @@ class ProcessRunner:
             log.warning("signal-cli ended with a truncated line: %r", bytes(pending[:500]))
         return bytes(pending), bytes(stderr), timed_out
 
-    def stop(self, process):
-        """Stop ``process`` and everything it started: SIGTERM, then SIGKILL after a grace period."""
-        for sig, grace in ((signal.SIGTERM, STOP_GRACE), (signal.SIGKILL, None)):
+    def stop(self, process, grace=STOP_GRACE):
+        """Stop ``process`` and everything it started: SIGTERM, then SIGKILL after ``grace`` seconds."""
+        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, None)):
             try:
                 os.killpg(process.pid, sig)
             except ProcessLookupError:
                 pass
             try:
-                process.wait(grace)
+                process.wait(wait)
                 break
             except subprocess.TimeoutExpired:
                 continue
@@ -373,16 +373,7 @@ class ProcessRunner:
 
 def _take_lines(buffer, items, on_line):
     """Move every complete line of ``buffer`` into ``items``, handing its text and item to ``on_line``."""
-    while (end := buffer.find(b"\n")) >= 0:
-        line = bytes(buffer[:end]).decode("utf-8", "replace").strip()
-        del buffer[: end + 1]
-        if not line:
-            continue
-        try:
-            item = json.loads(line)
-        except ValueError:
-            log.warning("signal-cli printed a line that is not JSON: %r", line[:500])
-            continue
+    for line, item in json_lines(buffer, "signal-cli's output"):
         if on_line is not None:
             on_line(line, item)
         items.append(item)

@@ -151,6 +151,22 @@ def result(command, argv, returncode, stdout, stderr):
     )
 
 
+def json_lines(buffer, source):
+    """Take every complete line out of ``buffer`` (a bytearray); yield (text, parsed) for each JSON
+    line, logging any other (``source`` names where it came from)."""
+    while (end := buffer.find(b"\n")) >= 0:
+        line = bytes(buffer[:end]).decode("utf-8", "replace").strip()
+        del buffer[: end + 1]
+        if not line:
+            continue
+        try:
+            item = json.loads(line)
+        except ValueError:
+            log.warning("ignoring a line of %s that is not JSON: %r", source, line[:200])
+            continue
+        yield line, item
+
+
 def parse(command, stdout):
     """The output of a successful run: text, parsed JSON, or None for no output."""
     if command.output == "text":

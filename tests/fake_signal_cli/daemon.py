@@ -139,8 +139,9 @@ def _rpc_message(message):
 class RpcCall(Run):
     """One JSON-RPC request run through a command handler: its result is kept, not printed."""
 
-    def __init__(self, daemon, method, ns, account, request_id):
+    def __init__(self, daemon, method, ns, account, request_id, params=None):
         super().__init__([], daemon.run.version)
+        self.params = params
         self.daemon = daemon
         self.config_dir = daemon.run.config_dir
         self.verbose = daemon.run.verbose
@@ -167,7 +168,7 @@ class RpcCall(Run):
     def finish(self, code):
         """One record per call in fake-log.jsonl, shaped like a CLI run's, plus ``jsonrpc``."""
         record = self.log_record(code)
-        record["jsonrpc"] = {"method": self.command, "id": self.request_id}
+        record["jsonrpc"] = {"method": self.command, "id": self.request_id, "params": self.params}
         append_log(self.config_dir, record)
 
 
@@ -385,10 +386,10 @@ class Daemon:
             ns = self._namespace(method, command, params)
         if method == "receive":
             return self._receive_call(account, params, request_id)
-        return self._run_handler(method, ns, account, request_id, command.kind == REGISTRATION)
+        return self._run_handler(method, ns, account, request_id, command.kind == REGISTRATION, params)
 
-    def _run_handler(self, method, ns, account, request_id, registration=False):
-        call = RpcCall(self, method, ns, account, request_id)
+    def _run_handler(self, method, ns, account, request_id, registration=False, params=None):
+        call = RpcCall(self, method, ns, account, request_id, params)
         code = 0
         try:
             call._begin(call.state())

@@ -2,6 +2,7 @@
 
 import base64
 import fcntl
+import contextlib
 import json
 import os
 
@@ -211,6 +212,11 @@ class FakeState:
         with open(path, "wb") as f:
             f.write(data)
         return path
+
+    def clear_log(self):
+        """Forget every record so far (a test's own calls then come first)."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(self.config_dir, LOG_FILE))
 
     def log(self, events=False):
         """Return the invocation records, oldest first (with ``events=True`` also the start events)."""
