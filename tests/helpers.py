@@ -61,13 +61,17 @@ def words(run):
     if "jsonrpc" in run:
         return grammar.render(_rpc_command(run))[0]
     argv = run["argv"]
+    if run["command"] is None:
+        # a subcommand the release does not have (its parser failed): what follows ``-o json``
+        return argv[argv.index("-o") + 2 :]
     return argv[argv.index(run["command"]) :]
 
 
 def stdin_of(run):
     """What a run read from stdin (the message); for a JSON-RPC call, its ``message`` param."""
     if "jsonrpc" in run:
-        return grammar.render(_rpc_command(run))[1]
+        stdin = grammar.render(_rpc_command(run))[1]
+        return None if stdin is None else stdin.decode("utf-8")
     return run["stdin"]
 
 

@@ -19,6 +19,7 @@ def linked_device(fake):
 # --- GET /v1/accounts ------------------------------------------------------------------------------------
 
 
+@pytest.mark.service_modes("normal")
 def test_list_accounts(client, fake):
     fake.add_account(SECOND)
     fake.add_account(NEW, registered=False)
@@ -42,11 +43,13 @@ def test_list_accounts_with_a_trailing_slash(client, fake):
     assert client.get("/v1/accounts/").get_json() == [ACCOUNT]
 
 
+@pytest.mark.service_modes("normal")
 def test_list_accounts_signal_cli_missing(make_app, tmp_path):
     client = make_app(SIGNAL_CLI_BIN=str(tmp_path / "no-such-signal-cli")).test_client()
     assert_error(client.get("/v1/accounts"), 503, "SIGNAL_CLI_BIN")
 
 
+@pytest.mark.service_modes("normal")
 def test_list_accounts_garbage_output(client, fake):
     fake.add_fault(command="listAccounts", garbage=True)
     body = assert_error(client.get("/v1/accounts"), 502)
@@ -186,6 +189,7 @@ def test_set_username(client, fake, username):
     assert words(run) == ["updateAccount", f"--username={username}"]
 
 
+@pytest.mark.service_modes("normal")
 def test_set_username_signal_cli_says_nothing(client, fake):
     fake.add_fault(command="updateAccount", exit=0, stdout="")
     assert_error(client.post(f"/v1/accounts/{ACCOUNT}/username", json={"username": "alice"}), 502)

@@ -210,6 +210,7 @@ def test_unregister_and_delete_local_data(client, fake, body, first):
     assert ACCOUNT not in fake.load()["accounts"]
 
 
+@pytest.mark.service_modes("normal")
 def test_unregister_an_unregistered_account(client, fake):
     fake.add_account(NEW, registered=False)
     assert_error(client.post(f"/v1/unregister/{NEW}", json={"delete_local_data": True}), 400, "not registered")
@@ -286,6 +287,7 @@ def png_size(data):
     return struct.unpack(">II", data[16:24])
 
 
+@pytest.mark.service_modes("normal")
 def test_qrcodelink_is_a_png_and_the_link_ends_when_scanned(client, fake):
     response = client.get("/v1/qrcodelink?device_name=my-server")
     assert response.status_code == 200
@@ -305,6 +307,7 @@ def test_qrcodelink_is_a_png_and_the_link_ends_when_scanned(client, fake):
     assert fake.account(LINKED)["devices"][-1]["name"] == "my-server"
 
 
+@pytest.mark.service_modes("normal")
 def test_qrcodelink_raw_and_the_link_is_stopped_after_its_lifetime(make_app, fake):
     client = make_app(SIGNAL_REST_LINK_TIMEOUT=0.5).test_client()
     started = time.monotonic()
@@ -321,6 +324,7 @@ def test_qrcodelink_raw_and_the_link_is_stopped_after_its_lifetime(make_app, fak
     assert LINKED not in fake.load()["accounts"]
 
 
+@pytest.mark.service_modes("normal")
 def test_qrcodelink_default_device_name(make_app, fake):
     client = make_app(SIGNAL_REST_LINK_TIMEOUT=0.3).test_client()
     assert client.get("/v1/qrcodelink/raw").status_code == 200
@@ -328,6 +332,7 @@ def test_qrcodelink_default_device_name(make_app, fake):
     assert words(run) == ["link", "--name=signal-rest"]
 
 
+@pytest.mark.service_modes("normal")
 def test_device_name_that_looks_like_an_option(make_app, fake):
     client = make_app(SIGNAL_REST_LINK_TIMEOUT=0.3).test_client()
     assert client.get("/v1/qrcodelink/raw?device_name=-a").status_code == 200
@@ -337,6 +342,7 @@ def test_device_name_that_looks_like_an_option(make_app, fake):
 
 
 @pytest.mark.parametrize(("version", "modules"), [(None, 57), (20, 97)])
+@pytest.mark.service_modes("normal")
 def test_qrcode_version_sets_the_size(make_app, fake, version, modules):
     client = make_app(SIGNAL_REST_LINK_TIMEOUT=0.3).test_client()
     query = "device_name=x" + (f"&qrcode_version={version}" if version else "")
@@ -347,6 +353,7 @@ def test_qrcode_version_sets_the_size(make_app, fake, version, modules):
     wait_for_the_link_to_end(fake)
 
 
+@pytest.mark.service_modes("normal")
 def test_qrcode_version_too_small_for_the_link_grows(make_app, fake):
     client = make_app(SIGNAL_REST_LINK_TIMEOUT=0.3).test_client()
     response = client.get("/v1/qrcodelink?qrcode_version=1")
@@ -378,6 +385,7 @@ def test_qrcodelink_bad_query(validation_client, path, query, field):
     assert child_pids() == []
 
 
+@pytest.mark.service_modes("normal")
 def test_link_that_prints_no_uri_is_502(client, fake):
     fake.add_fault(command="link", exit=0, stdout="not a link\n")
     assert_error(client.get("/v1/qrcodelink/raw"), 502)

