@@ -56,16 +56,18 @@ endif
 GUNICORN = env SIGNAL_REST_BIND=$(HOST):$(PORT) SIGNAL_REST_WORKERS=$(WORKERS) SIGNAL_REST_THREADS=$(THREADS) \
 	$(BIN)/gunicorn -c python:signal_rest.gunicorn_conf wsgi:app
 
-# With SIGNAL_REST_RECEIVER on, the receiver runs beside gunicorn; Ctrl-C (or either one ending) stops both.
+# In json-rpc mode (SIGNAL_REST_MODE=json-rpc) `signal-rest daemon` runs signal-cli's daemon beside gunicorn;
+# with SIGNAL_REST_RECEIVER on (normal mode), the receiver does. Ctrl-C (or either one ending) stops both.
 run: provision
-	@case "$${SIGNAL_REST_RECEIVER:-}" in \
-	  1|[Tt]rue|TRUE|[Yy]es|YES|[Oo]n|ON) \
-	    trap 'kill -TERM $$receiver $$server 2>/dev/null; wait' INT TERM; \
-	    $(BIN)/signal-rest receiver & receiver=$$!; \
+	@companion=; \
+	case "$${SIGNAL_REST_MODE:-}" in json-rpc|JSON-RPC) companion=daemon ;; esac; \
+	case "$${SIGNAL_REST_RECEIVER:-}" in 1|[Tt]rue|TRUE|[Yy]es|YES|[Oo]n|ON) companion=$${companion:-receiver} ;; esac; \
+	if [ -n "$$companion" ]; then \
+	    trap 'kill -TERM $$helper $$server 2>/dev/null; wait' INT TERM; \
+	    $(BIN)/signal-rest $$companion & helper=$$!; \
 	    $(GUNICORN) & server=$$!; \
-	    wait -n; kill -TERM $$receiver $$server 2>/dev/null; wait ;; \
-	  *) exec $(GUNICORN) ;; \
-	esac
+	    wait -n; kill -TERM $$helper $$server 2>/dev/null; wait; \
+	else exec $(GUNICORN); fi
 
 # pytest rewrites the assertions of every module of its plugins' packages (hypothesis, schemathesis, ...)
 # and of the tests, and keeps the result as bytecode; where PYTHONDONTWRITEBYTECODE is set it would redo
@@ -81,12 +83,13 @@ test: provision
 # Four workers on two cores: many of these tests wait (time limits, lock timeouts, child processes), so
 # more workers than cores keep both busy.
 # The API suite runs against a fake signal-cli of each release in tests/conftest.py (FAKE_RELEASES);
-# `make test` runs both, the fast loop only the newest (CHECK_FAKE_SIGNAL_CLI=0.13.19 for the oldest).
+# `make test` runs both, the fast loop only the newest (CHECK_FAKE_SIGNAL_CLI=0.13.19 for the oldest), and
+# only in normal mode (`make test` also runs it in json-rpc mode, against the fake's daemon).
 CHECK_WORKERS ?= 4
 CHECK_TIERS := not contract and not schemathesis and not server
 CHECK_FAKE_SIGNAL_CLI ?= 0.14.6
 check: install
-	$(PYTEST) -n $(CHECK_WORKERS) -m "$(CHECK_TIERS)" --fake-signal-cli=$(CHECK_FAKE_SIGNAL_CLI)
+	$(PYTEST) -n $(CHECK_WORKERS) -m "$(CHECK_TIERS)" --fake-signal-cli=$(CHECK_FAKE_SIGNAL_CLI) --service-mode=normal
 
 # Benchmarks (tests/bench.py): prints one table, exits non-zero if a target fails; takes several minutes.
 .PHONY: bench

@@ -81,7 +81,11 @@ class SignalCli:
             )
         self._links = set()
         self._links_lock = threading.Lock()
-        self.versions = VersionCache(self.binary, lambda: self.run(commands.version_command()), version_cache)
+        # `signal-cli --version` touches no account, so it runs on its own in either mode (the gunicorn
+        # master asks before the daemon is up)
+        self.versions = VersionCache(
+            self.binary, lambda: self.run(commands.version_command(), one_shot=True), version_cache
+        )
 
     @property
     def cmd_timeout(self):
@@ -111,7 +115,7 @@ class SignalCli:
         trust_mode = self.trust_mode_for(account) if account else None
         return grammar.argv(self.binary, self.config_dir, command, account, trust_mode)
 
-    def run(self, command, account=None, on_line=None, spool=None):
+    def run(self, command, account=None, on_line=None, spool=None, *, one_shot=False):
         """Run ``command`` (for ``account``) and return its parsed output.
 
         Checks that the installed signal-cli has the command, takes the account's lock, runs it,
@@ -119,12 +123,13 @@ class SignalCli:
         the text for text output; raises a :class:`SignalCliError` otherwise. With ``spool`` (a
         path that must not exist yet), output goes into that file and ``on_line(text, item)`` is
         called for each JSON line as soon as it is written; lines already written are returned
-        even when the run then fails or times out: a received message is never dropped.
+        even when the run then fails or times out: a received message is never dropped. In json-rpc
+        mode the command goes to the daemon instead, unless ``one_shot``.
         """
         try:
             if command.method not in commands.JSONRPC_ONLY:
                 grammar.check_supported(command, self.version)
-            if self.transport is not None:
+            if self.transport is not None and not one_shot:
                 return self._call(command, account)
             argv, stdin = self._argv(command, account)
             redacted = redact(argv, command.secrets)
