@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import socket
 import stat
 import sys
@@ -31,7 +32,7 @@ import time
 from pathlib import Path
 
 from . import grammar
-from .errors import SignalCliError
+from .errors import SignalCliError, SignalCliNotFound
 from .results import strip_log_lines
 
 log = logging.getLogger(__name__)
@@ -174,6 +175,11 @@ class DaemonProcess:
             self.socket_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         else:
             private_folder(self.socket_path.parent)
+        if shutil.which(self.runner.binary) is None:
+            raise SignalCliNotFound(
+                f"signal-cli cannot be run from {self.runner.binary!r} (no such executable). "
+                "Set SIGNAL_CLI_BIN to the signal-cli executable."
+            )
         self._remove_stale_socket()
         argv = self.argv()
         fd = os.open(spool, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
