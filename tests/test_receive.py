@@ -18,7 +18,6 @@ from helpers import ACCOUNT, OTHER, THIRD, assert_error, last_run, words
 
 from signal_rest.receiving import spool
 
-
 T0 = 1732630000000
 NEW = "+4915122222222"
 

@@ -129,7 +129,7 @@ def test_received_messages_go_to_the_webhook(fake_bin, config_dir, fake):
         app = json_rpc_app(fake_bin, config_dir, SIGNAL_REST_WEBHOOK_URL=target.url)
         with running_supervisor(app):
             fake.queue_messages(ACCOUNT, [message_line(ACCOUNT, SENDER, "to the hook")])
-            wait_for(lambda: target.messages(), 10, "the webhook delivery")
+            wait_for(target.messages, 10, "the webhook delivery")
     [(_, account, text)] = target.messages()
     assert (account, text) == (ACCOUNT, "to the hook")
 
@@ -220,7 +220,7 @@ def test_while_the_daemon_restarts_requests_are_503(fake_bin, config_dir, fake):
     with supervising(app, max_pause=30) as supervisor:
         wait_for(lambda: state_of(config_dir) == "restarting", 10, "the failed start")
         response = send(app.test_client())
-        body = assert_error(response, 503, "exited with 1", "Config file is in use")
+        assert_error(response, 503, "exited with 1", "Config file is in use")
         assert response.headers["Retry-After"]
         assert supervisor.starts == 1
 

@@ -17,8 +17,8 @@ reach the daemon answers 503 with that account of it.
 """
 
 import contextlib
-import hashlib
 import fcntl
+import hashlib
 import json
 import logging
 import os

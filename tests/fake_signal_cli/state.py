@@ -1,8 +1,8 @@
 """The state of one config dir: its files, the locks around them, the log, and :class:`FakeState`."""
 
 import base64
-import fcntl
 import contextlib
+import fcntl
 import json
 import os
 
