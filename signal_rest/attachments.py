@@ -132,8 +132,9 @@ def _write(path, attachment):
 
 
 @contextlib.contextmanager
-def materialized(attachments, prefix="signal-rest-"):
-    """Write ``attachments`` to private files; yield their paths; remove them all afterwards.
+def materialized(attachments, prefix="signal-rest-", directory=None):
+    """Write ``attachments`` to private files (in ``directory``, default the temporary folder);
+    yield their paths; remove them all afterwards.
 
     Each file gets its own sub-directory, so two attachments may share a name. Whatever happens
     inside the ``with`` block (or while writing, e.g. a full disk), nothing is left behind.
@@ -143,7 +144,9 @@ def materialized(attachments, prefix="signal-rest-"):
         yield []
         return
     try:
-        directory = tempfile.mkdtemp(prefix=prefix)
+        if directory is not None:
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+        directory = tempfile.mkdtemp(prefix=prefix, dir=directory)
     except OSError as exc:
         raise storage_error(exc) from exc
     try:

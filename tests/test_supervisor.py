@@ -4,6 +4,7 @@ The API suite runs in json-rpc mode too (``service_modes`` in each topic module)
 things only json-rpc mode has. The daemon is the fake's (tests/fake_signal_cli/daemon.py).
 """
 
+import base64
 import contextlib
 import json
 import socket
@@ -270,3 +271,16 @@ def test_a_stale_socket_is_removed_before_the_daemon_starts(fake_bin, config_dir
     with running_supervisor(app):
         assert send(app.test_client()).status_code == 201
     assert not socket_file.exists()
+
+
+def test_attachments_are_written_where_the_daemon_reads_them_and_removed(client, config_dir, fake):
+    data = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(32)).decode()
+    body = {"number": ACCOUNT, "recipients": [OTHER], "message": "a picture", "base64_attachments": [data]}
+    assert client.post("/v2/send", json=body).status_code == 201
+    outgoing = config_dir / "signal-rest" / "outgoing"
+    call = fake.log()[-1]
+    [path] = call["options"]["attachment"]
+    assert path.startswith(str(outgoing) + "/"), path
+    # the daemon read the file while it was there
+    assert call["attachments"][0]["data"] == data
+    assert list(outgoing.iterdir()) == []

@@ -50,7 +50,7 @@ def _settings(data, avatar_path):
 
 def _update(number, groupid, data):
     avatar = [data["base64_avatar"]] if data.get("base64_avatar") else []
-    with materialized(avatar) as paths:
+    with materialized(avatar, directory=signal_cli().outgoing_dir) as paths:
         settings = _settings(data, paths[0] if paths else None)
         signal_cli().update_group(
             number,
@@ -76,7 +76,7 @@ def list_groups(args, number):
 def create_group(data, number):
     """Create a group with the given members, settings and avatar."""
     avatar = [data["base64_avatar"]] if data.get("base64_avatar") else []
-    with materialized(avatar) as paths:
+    with materialized(avatar, directory=signal_cli().outgoing_dir) as paths:
         settings = _settings(data, paths[0] if paths else None)
         settings.pop("add_members")
         settings.pop("name")

@@ -43,7 +43,11 @@ def send_message(data, target=None):
         }
     preview = data.get("link_preview")
     thumbnail = [preview["base64_thumbnail"]] if preview and preview.get("base64_thumbnail") else []
-    with materialized(data.get("base64_attachments", [])) as paths, materialized(thumbnail) as thumbnails:
+    outgoing = signal_cli().outgoing_dir
+    with (
+        materialized(data.get("base64_attachments", []), directory=outgoing) as paths,
+        materialized(thumbnail, directory=outgoing) as thumbnails,
+    ):
         if preview:
             preview = {**preview, "image": thumbnails[0] if thumbnails else None}
         result = signal_cli().send(
@@ -128,7 +132,7 @@ def remote_delete(data, number):
 def send_story(data, number):
     """Post an image or video as a story to a group, or to My Story without `group_id`
     (needs signal-cli 0.14.6 or newer; older ones answer 501)."""
-    with materialized([data["attachment"]]) as paths:
+    with materialized([data["attachment"]], directory=signal_cli().outgoing_dir) as paths:
         return signal_cli().send_story(
             number, paths[0], group_id=data.get("group_id"), allow_replies=data["allow_replies"]
         )

@@ -13,7 +13,7 @@ blp = Blueprint("Profiles", __name__, description="The account's profile.")
 def update_profile(data, number):
     """Set the profile name, about text and avatar (no avatar given: unchanged)."""
     avatar = [data["base64_avatar"]] if data.get("base64_avatar") else []
-    with materialized(avatar) as paths:
+    with materialized(avatar, directory=signal_cli().outgoing_dir) as paths:
         signal_cli().update_profile(
             number,
             given_name=data["name"],

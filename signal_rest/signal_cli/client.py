@@ -93,6 +93,13 @@ class SignalCli:
         return self.runner.cmd_timeout
 
     @property
+    def outgoing_dir(self):
+        """Where attachments to send are written: the temporary folder (None) for a signal-cli run
+        by this process; in json-rpc mode a folder of the config dir, which the daemon can read
+        even where each service has a temporary folder of its own (systemd's PrivateTmp)."""
+        return None if self.transport is None else str(self.config_dir / "signal-rest" / "outgoing")
+
+    @property
     def lock_dir(self):
         """Where the per-account lock files live."""
         return self.runner.lock_dir
