@@ -25,7 +25,10 @@ def _env_example():
     return values
 
 
-@pytest.mark.parametrize("name", ["signal-rest.service", "signal-rest-receiver.service", "signal-rest.env.example"])
+@pytest.mark.parametrize(
+    "name",
+    ["signal-rest.service", "signal-rest-receiver.service", "signal-rest-daemon.service", "signal-rest.env.example"],
+)
 def test_readme_shows_the_file_as_it_is(name):
     text = (DEPLOY / name).read_text("utf-8")
     assert textwrap.indent(text.rstrip("\n"), "    ") in (ROOT / "README.rst").read_text("utf-8")
@@ -33,7 +36,11 @@ def test_readme_shows_the_file_as_it_is(name):
 
 @pytest.mark.parametrize(
     ("name", "command"),
-    [("signal-rest.service", "gunicorn"), ("signal-rest-receiver.service", "signal-rest")],
+    [
+        ("signal-rest.service", "gunicorn"),
+        ("signal-rest-receiver.service", "signal-rest"),
+        ("signal-rest-daemon.service", "signal-rest"),
+    ],
 )
 def test_units_run_commands_this_package_installs(name, command):
     unit = configparser.ConfigParser(strict=True, interpolation=None)
@@ -47,7 +54,7 @@ def test_units_run_commands_this_package_installs(name, command):
     if command == "gunicorn":
         assert argv[1:] == ["-c", "python:signal_rest.gunicorn_conf", "wsgi:app"]
     else:
-        assert argv[1:] == ["receiver"]
+        assert argv[1:] == [name.removeprefix("signal-rest-").removesuffix(".service")]
 
 
 def test_example_environment_uses_real_settings_only():

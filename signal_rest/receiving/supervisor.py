@@ -124,10 +124,16 @@ class Supervisor:
         stopping = False
         unsaved = 0
         pending = bytearray()
+        next_take_in = 0.0
         with open(path, "rb") as reader:
             while True:
                 exited = child.poll() is not None
                 pending += reader.read()
+                if b"\n" in pending or time.monotonic() >= next_take_in:
+                    # a previous daemon's spool, once that daemon has ended, goes first (and is not
+                    # left for the next restart)
+                    spool.take_in(self.inbox, owner=spool.DAEMON)
+                    next_take_in = time.monotonic() + 1.0
                 unsaved += self._store_lines(pending, path)
                 if exited:
                     break
