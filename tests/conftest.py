@@ -97,6 +97,19 @@ def service_modes(config, marker=None):
     return [mode for mode in allowed if mode in chosen]
 
 
+def pytest_collection_modifyitems(config, items):
+    """Deselect the tests of modes --service-mode leaves out (``make check`` runs normal mode only)."""
+    if not config.getoption("service_mode"):
+        return
+    kept, dropped = [], []
+    for item in items:
+        marker = item.get_closest_marker("service_modes")
+        (kept if marker is None or service_modes(config, marker) else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 def pytest_generate_tests(metafunc):
     """Every test that uses the fake signal-cli (through ``fake_bin``) runs once per release; a test
     of the app (``make_app``) also in json-rpc mode where its module or marker allows, against the
@@ -183,6 +196,8 @@ def make_app(fake_bin, config_dir, fake, service_mode):
             return built
 
         yield build
+    outgoing = config_dir / "signal-rest" / "outgoing"
+    assert not outgoing.is_dir() or list(outgoing.iterdir()) == [], "attachment files left behind"
 
 
 @pytest.fixture
@@ -195,6 +210,13 @@ def app(make_app):
 def client(app):
     """A test client of ``app``."""
     return app.test_client()
+
+
+@pytest.fixture
+def attachment_dir(app, no_leftovers):
+    """Where the app writes attachments to send: the temporary folder, or in json-rpc mode the
+    config dir's folder that the daemon reads."""
+    return Path(app.extensions["signal_rest.signal_cli"].outgoing_dir or no_leftovers)
 
 
 @pytest.fixture(scope="module")

@@ -146,7 +146,7 @@ def test_recipient_alone(client, fake):
 # --- attachments ----------------------------------------------------------------------------------
 
 
-def test_attachments_become_files_named_after_the_data_uri(client, fake, no_leftovers):
+def test_attachments_become_files_named_after_the_data_uri(client, fake, attachment_dir):
     response = send(
         client,
         recipients=[OTHER],
@@ -173,7 +173,7 @@ def test_attachments_become_files_named_after_the_data_uri(client, fake, no_left
     paths = run["options"]["attachment"]
     assert words(run) == ["send", "--message-from-stdin", "--attachment", *paths, "--notify-self", "--", OTHER]
     for path in paths:
-        assert Path(path).is_relative_to(no_leftovers)
+        assert Path(path).is_relative_to(attachment_dir)
         assert not os.path.exists(path)
     # signal-cli guesses the type from the file name, so the data URI's type must survive as the extension
     sent_types = [item["content_type"] for item in fake.sent_messages()[-1]["attachments"]]
@@ -360,7 +360,7 @@ def test_edit(client, fake):
     assert fake.sent_messages()[-1]["edit_timestamp"] == 1700000000000
 
 
-def test_link_preview_with_thumbnail(client, fake, no_leftovers):
+def test_link_preview_with_thumbnail(client, fake, attachment_dir):
     response = send(
         client,
         recipients=[OTHER],
@@ -386,7 +386,7 @@ def test_link_preview_with_thumbnail(client, fake, no_leftovers):
         "--",
         OTHER,
     ]
-    assert Path(image).name == "thumb.jpg" and Path(image).is_relative_to(no_leftovers)
+    assert Path(image).name == "thumb.jpg" and Path(image).is_relative_to(attachment_dir)
     assert not os.path.exists(image)
     assert fake.sent_messages()[-1]["preview"] == {
         "url": "https://example.com/a?b=c",

@@ -31,13 +31,13 @@ def test_update_profile(client, fake):
     assert profile(fake) == {"givenName": "-Alice", "familyName": "--Smith", "about": "-h about me"}
 
 
-def test_avatar(client, fake, no_leftovers):
+def test_avatar(client, fake, attachment_dir):
     response = put_profile(client, name="Alice", base64_avatar=f"data:image/jpeg;filename=me.jpg;base64,{b64(JPEG)}")
     assert response.status_code == 204
     run = last_run(fake)
     avatar = run["options"]["avatar"]
     assert words(run) == ["updateProfile", "--given-name=Alice", f"--avatar={avatar}"]
-    assert Path(avatar).name == "me.jpg" and Path(avatar).is_relative_to(no_leftovers)
+    assert Path(avatar).name == "me.jpg" and Path(avatar).is_relative_to(attachment_dir)
     assert not os.path.exists(avatar)
     assert base64.b64decode(profile(fake)["avatar"]) == JPEG
 

@@ -165,16 +165,24 @@ def _free_port():
 
 
 @pytest.mark.server
-def test_make_run_starts_and_stops_the_receiver_with_gunicorn(fake_bin, config_dir, fake):
+@pytest.mark.fake_signal_cli("0.14.6")
+@pytest.mark.parametrize(
+    ("mode", "settings"),
+    [
+        ("normal", {"SIGNAL_REST_RECEIVER": "true", "SIGNAL_REST_RECEIVE_INTERVAL": "0.2"}),
+        # json-rpc mode: signal-rest daemon beside gunicorn instead of the receiver
+        ("json-rpc", {"SIGNAL_REST_MODE": "json-rpc"}),
+    ],
+)
+def test_make_run_starts_and_stops_the_receiver_or_the_daemon_with_gunicorn(fake_bin, config_dir, fake, mode, settings):
     queue_texts(fake, ACCOUNT, 3, "a")
     port = _free_port()
     env = dict(os.environ)
     env.update(
         SIGNAL_CLI_BIN=str(fake_bin),
         SIGNAL_CLI_CONFIG_DIR=str(config_dir),
-        SIGNAL_REST_RECEIVER="true",
-        SIGNAL_REST_RECEIVE_INTERVAL="0.2",
         SIGNAL_REST_RECEIVE_ACCOUNTS=ACCOUNT,
+        **settings,
     )
     make = subprocess.Popen(
         ["make", "--no-print-directory", "run", f"PORT={port}", "WORKERS=1", "THREADS=2"],
@@ -186,6 +194,8 @@ def test_make_run_starts_and_stops_the_receiver_with_gunicorn(fake_bin, config_d
     )
     try:
         wait_for(lambda: _health(port) == 204, 60, "gunicorn")
+        about = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/about").read())
+        assert about["mode"] == mode
         wait_for(lambda: _status(port)["waiting"] == 3, 30, "the receiver to store the messages")
         received = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/receive/{ACCOUNT}?timeout=0").read())
         assert [m["envelope"]["dataMessage"]["message"] for m in received] == ["a-0", "a-1", "a-2"]
