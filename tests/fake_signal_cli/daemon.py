@@ -68,6 +68,8 @@ _JAVA_TYPES = {
 _NODE_TYPES = {str: "STRING", int: "NUMBER", float: "NUMBER", bool: "BOOLEAN", type(None): "NULL"}
 _NOTHING = object()
 _CHANNELS = ("socket", "tcp")
+#: the longest socket path sockaddr_un holds (108 bytes with the terminating NUL)
+_MAX_SOCKET_PATH = 107
 
 
 class RpcError(Exception):
@@ -656,19 +658,24 @@ class Daemon:
             path = os.path.abspath(socket_path)
             os.makedirs(os.path.dirname(path), exist_ok=True)
             # bound and listening under a temporary name, then linked into place, so the socket
-            # file appears only once connections are accepted; link() refuses an existing file
+            # file appears only once connections are accepted; link() refuses an existing file.
+            # A path too near sun_path's limit for the longer name is bound in place (bind() refuses
+            # an existing file too)
             temporary = f"{path}.{os.getpid()}.tmp"
+            if len(os.fsencode(temporary)) > _MAX_SOCKET_PATH:
+                temporary = None
             server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
-                server.bind(temporary)
+                server.bind(temporary or path)
                 server.listen(16)
-                os.link(temporary, path)
+                if temporary:
+                    os.link(temporary, path)
             except OSError as e:
                 server.close()
                 code = errno.EADDRINUSE if e.errno == errno.EEXIST else e.errno
                 raise CommandError(3, f"Failed to bind socket {path}: {os.strerror(code or errno.EADDRINUSE)}")
             finally:
-                if os.path.lexists(temporary):
+                if temporary and os.path.lexists(temporary):
                     os.remove(temporary)
             self.socket_paths.append(path)
             self._accept_on(server, f"Listening on socket: {path}")
