@@ -28,18 +28,50 @@ receiver    POST /v2/send latency for account B while ``signal-rest receiver`` (
             receives for account A only and keeps retrying a webhook that answers 503 after 2 s,
             versus without the receiver (before and after it ran). B is left out of receiving
             because its own receive runs hold its lock by design; that is not what is measured.
+
+json-rpc mode (SIGNAL_REST_MODE=json-rpc: ``signal-rest daemon`` runs one ``signal-cli daemon``, the
+workers send each command to it over its Unix socket):
+
+jsonrpc     against the fake daemon (fake signal-cli 0.14.6): POST /v2/send through gunicorn (1
+            worker) versus the same JSON-RPC ``send`` (same params) sent directly over the daemon's
+            socket on one persistent connection, interleaved: the difference at p50 is the service's
+            overhead. GET /v1/health on the same worker shows what HTTP and Flask alone cost. In
+            the same rounds, the send in normal mode (a fake run per request, its own config dir,
+            since the daemon holds its accounts' locks), and after them the real one-shot signal-cli
+            in normal mode for an unknown account (400), each giving a json-rpc / normal ratio.
+jsonrpc-real  the real signal-cli (SIGNAL_CLI_BIN, else the provisioned tuned launcher; offline:
+            no host name resolves; an empty config dir, so no account): POST /v2/send for an
+            unknown account (400 "not registered") through the service versus the direct call,
+            interleaved (half of the calls each), under several
+            JVM option sets given as SIGNAL_CLI_JAVA_OPTS (after the tuned launcher's one-shot
+            options, so they win): for each, how long until the daemon answers, its RSS after start
+            and after the calls, its peak RSS, CPU per call, the JVM warnings it logged (e.g. a class
+            cache it refused) and the latencies. For the first set (the launcher as it is) the
+            one-shot run in normal mode is interleaved too, for the json-rpc / one-shot ratio. With
+            no account loaded, the RSS figures are a floor: accounts add their stores and caches.
+receive-latency  from FakeState.queue_messages to the message being in the inbox (its SQLite file,
+            read every 2 ms) and at a webhook (a local server that answers 204), for messages queued
+            one at a time after pauses of 50-150 ms: with an empty queue the fake daemon looks at it
+            every 50 ms and the supervisor at its spool file every 50 ms, which bounds the latency
+            from below (0-100 ms of it is waiting for those polls). Versus normal mode's receiver at
+            its default 10 s interval: fewer messages, one every 3.7 s (not a divisor of 10 s).
 """
 
 import argparse
 import base64
 import contextlib
+import functools
 import http.client
 import itertools
 import json
 import os
+import random
+import re
 import resource
 import shlex
 import signal
+import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -52,10 +84,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from fake_signal_cli import FakeState, message_line, write_executable
+from fake_signal_cli.handlers.common import POLL_SECONDS as FAKE_POLL_SECONDS
 from gunicorn_server import LOOPBACK, REPO, Gunicorn
 from processes import child_pids
 
 from signal_rest import provision
+from signal_rest.receiving.supervisor import POLL as SPOOL_POLL_SECONDS
+from signal_rest.signal_cli import commands
+from signal_rest.signal_cli import daemon as signal_cli_daemon
 
 ACCOUNT = "+4915112345678"
 #: the accounts of the throughput section (the first is ACCOUNT)
@@ -106,6 +142,16 @@ class Sizes:
     receiver_seconds: float
     #: messages waiting for account A when the receiver starts
     queued_messages: int
+    #: sends through the service in json-rpc mode (and as many direct JSON-RPC calls, and normal-mode sends)
+    jsonrpc_sends: int
+    #: sends through the service in normal mode with the real one-shot signal-cli
+    oneshot_sends: int
+    #: calls the real daemon gets per JVM option set (half through the service, half direct)
+    daemon_calls: int
+    #: messages queued one at a time in the fake daemon (receive-latency)
+    latency_messages: int
+    #: messages queued for the normal-mode receiver, one every RECEIVER_SPACING seconds
+    receiver_messages: int
 
     def throughput_requests(self, concurrency):
         """How many sends one throughput measurement makes."""
@@ -120,6 +166,11 @@ FULL = Sizes(
     startup_runs=7,
     receiver_seconds=12.0,
     queued_messages=60,
+    jsonrpc_sends=300,
+    oneshot_sends=12,
+    daemon_calls=1000,
+    latency_messages=50,
+    receiver_messages=6,
 )
 QUICK = Sizes(
     sends=40,
@@ -129,6 +180,11 @@ QUICK = Sizes(
     startup_runs=2,
     receiver_seconds=3.0,
     queued_messages=10,
+    jsonrpc_sends=40,
+    oneshot_sends=3,
+    daemon_calls=100,
+    latency_messages=10,
+    receiver_messages=2,
 )
 
 
@@ -667,12 +723,13 @@ class _Unavailable(BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def running_receiver(environment, log_path):
-    """``signal-rest receiver`` with ``environment``; SIGTERM (then SIGKILL) on the way out."""
+def running_companion(command, environment, log_path):
+    """``signal-rest COMMAND`` (``receiver`` or ``daemon``) with ``environment``; SIGTERM (then
+    SIGKILL) on the way out."""
     executable = Path(sys.executable).parent / "signal-rest"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [str(executable), "receiver"], cwd=REPO, env=environment, stdin=subprocess.DEVNULL, stdout=log, stderr=log
+            [str(executable), command], cwd=REPO, env=environment, stdin=subprocess.DEVNULL, stdout=log, stderr=log
         )
     try:
         yield process
@@ -718,7 +775,7 @@ def bench_receiver(table, sizes, workdir):
             sequential_sends(server.port, body, 3, 30)
             without = sequential_sends(server.port, body, 1000, half)
             receiver_log = workdir / "receiver.log"
-            with running_receiver(server.environment, receiver_log) as process:
+            with running_companion("receiver", server.environment, receiver_log) as process:
 
                 def settled():
                     # past its start-up: its first receive run is over and the webhook has failed once
@@ -747,6 +804,531 @@ def bench_receiver(table, sizes, workdir):
     table.add(section, "with / without receiver at p50", p50(loaded) / p50(without), "x", digits=3, at_most=1.2)
 
 
+# --- json-rpc mode ----------------------------------------------------------------------------
+
+#: the fake daemon's release (the newest the service supports)
+FAKE_DAEMON_VERSION = "0.14.6"
+#: the JSON-RPC request the service makes for a /v2/send of :func:`send_body`
+JSONRPC_SEND = commands.send_command([RECIPIENT], "hello", notify_self=True).jsonrpc(ACCOUNT)
+#: JVM options for the resident daemon, given as SIGNAL_CLI_JAVA_OPTS: the tuned launcher puts them
+#: after its one-shot options (C1 only, SerialGC, -Xms32m, the class cache), and the last of two
+#: contradicting options wins. The first is the launcher as it is.
+DAEMON_JAVA_OPTS = {
+    "one-shot tuning": "",
+    "one-shot tuning, -Xmx128m -Xss512k": "-Xmx128m -Xss512k",
+    "tiered (C1+C2)": "-XX:TieredStopAtLevel=4",
+    "tiered, -XX:MaxRAM=512m": "-XX:TieredStopAtLevel=4 -XX:MaxRAM=512m",
+    "tiered, -Xmx128m -Xss512k, 48m code cache": (
+        "-XX:TieredStopAtLevel=4 -Xmx128m -Xss512k -XX:ReservedCodeCacheSize=48m"
+    ),
+}
+#: seconds between two messages queued for the normal-mode receiver (not a divisor of its 10 s
+#: interval, so the messages meet its receive runs at different points)
+RECEIVER_SPACING = 3.7
+
+
+class JsonRpcClient:
+    """One persistent connection to a signal-cli daemon's Unix socket, one call at a time."""
+
+    def __init__(self, path, timeout=REQUEST_TIMEOUT):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        try:
+            self.sock.connect(str(path))
+        except OSError:
+            self.sock.close()
+            raise
+        self.reader = self.sock.makefile("rb")
+        self.ids = itertools.count(1)
+
+    def call(self, request):
+        """Send ``request`` (without an id) and return its answer, skipping notifications."""
+        request_id = next(self.ids)
+        self.sock.sendall((json.dumps({**request, "id": request_id}, separators=(",", ":")) + "\n").encode())
+        while True:
+            line = self.reader.readline()
+            if not line:
+                raise BenchError("signal-cli's daemon closed the connection")
+            answer = json.loads(line)
+            if isinstance(answer, dict) and answer.get("id") == request_id:
+                return answer
+
+    def succeeds(self, request):
+        """Call; raise :class:`BenchError` unless the answer is a result."""
+        answer = self.call(request)
+        if "result" not in answer:
+            raise BenchError(f"{request['method']} answered {json.dumps(answer)[:200]}")
+
+    def fails(self, request):
+        """Call; raise :class:`BenchError` unless the answer is an error (an unknown account's)."""
+        answer = self.call(request)
+        if "error" not in answer:
+            raise BenchError(f"{request['method']} did not fail: {json.dumps(answer)[:200]}")
+
+    def close(self):
+        """Close the connection."""
+        self.reader.close()
+        self.sock.close()
+
+
+def refused_send(client, body):
+    """POST /v2/send for an unknown account; raise :class:`BenchError` unless it answers 400 "not registered"."""
+    status, answer = client.request("POST", "/v2/send", body)
+    if status != 400 or b"not registered" not in answer:
+        raise BenchError(f"POST /v2/send for an unknown account answered {status}: {answer[:200]!r}")
+
+
+def healthy(client):
+    """GET /v1/health; raise :class:`BenchError` unless it answers 204."""
+    status, answer = client.request("GET", "/v1/health")
+    if status != 204:
+        raise BenchError(f"GET /v1/health answered {status}: {answer[:200]!r}")
+
+
+def service_environment(directory, **settings):
+    """The environment a gunicorn of :func:`serve` would get, for a companion started without one."""
+    return Gunicorn(directory, **settings).environment
+
+
+def offline_settings(workdir):
+    """Settings that keep the real signal-cli off the network: no host name resolves (the upstream
+    script adds SIGNAL_CLI_OPTS to the JVM's options)."""
+    hosts = workdir / "hosts"
+    hosts.write_text("")
+    return {"SIGNAL_CLI_OPTS": f"-Djdk.net.hosts.file={hosts}"}
+
+
+def real_signal_cli():
+    """The real signal-cli: SIGNAL_CLI_BIN where it is set, else the provisioned (tuned) launcher."""
+    named = os.environ.get("SIGNAL_CLI_BIN")
+    launcher = Path(named) if named else provision.launcher_path(REPO / provision.DEFAULT_DEST)
+    if not os.access(launcher, os.X_OK):
+        raise BenchError(f"no real signal-cli at {launcher}; run: make provision (or set SIGNAL_CLI_BIN)")
+    return launcher
+
+
+@dataclass
+class Daemon:
+    """A running ``signal-rest daemon``: its process, the signal-cli daemon below it, how long that took to answer."""
+
+    supervisor: subprocess.Popen
+    pid: int
+    ready_after: float
+
+    def rss_mib(self):
+        """The signal-cli daemon's RSS."""
+        return proc_status_kib(self.pid, "VmRSS") / 1024
+
+    def argv(self):
+        """The signal-cli daemon's command line (for the JVM: its options, then the main class)."""
+        with open(f"/proc/{self.pid}/cmdline", "rb") as cmdline:
+            return [word.decode("utf-8", "replace") for word in cmdline.read().split(b"\0") if word]
+
+    def cpu_seconds(self):
+        """The signal-cli daemon's CPU time so far (user + system)."""
+        with open(f"/proc/{self.pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def running_daemon(environment, config, log_path, seconds=REQUEST_TIMEOUT):
+    """``signal-rest daemon`` with ``environment``, once its signal-cli daemon answers on the socket."""
+    started = time.monotonic()
+    with running_companion("daemon", environment, log_path) as supervisor:
+
+        def answering():
+            status = signal_cli_daemon.read_status(config) or {}
+            return supervisor.poll() is not None or status.get("state") == "running"
+
+        wait_for(answering, seconds, "signal-cli's daemon to answer")
+        ready_after = time.monotonic() - started
+        children = child_pids(supervisor.pid)
+        if supervisor.poll() is not None or len(children) != 1:
+            log = Path(log_path).read_text("utf-8", "replace")[-300:]
+            raise BenchError(f"signal-rest daemon exited {supervisor.returncode} (children {children}): {log}")
+        yield Daemon(supervisor, children[0], ready_after)
+
+
+def interleaved_calls(steps, count, warm_up, between=None):
+    """Run each of ``steps`` (name: action, or (action, how many times at most)) in turn, ``count``
+    rounds after ``warm_up`` untimed ones, and ``between()`` (untimed) after each round; the
+    latencies per name."""
+    plan = {name: step if isinstance(step, tuple) else (step, count) for name, step in steps.items()}
+    for _ in range(warm_up):
+        for action, _limit in plan.values():
+            action()
+    latencies = {name: [] for name in plan}
+    for index in bounded(count, 60 + 4 * count):
+        for name, (action, limit) in plan.items():
+            if index < limit:
+                latencies[name].append(timed(action))
+        if between is not None:
+            between()
+    return latencies
+
+
+def forget_sends(*states):
+    """Empty the fakes' records of what was sent (and their logs): the fake rewrites its whole state
+    file in every call and reads it in every poll, so a growing record would slow each send down."""
+    for state in states:
+        state.update(lambda current: current.pop("sent", None))
+        state.clear_log()
+
+
+def note_load(table, section):
+    """Note the machine's load average as the section starts (other work on it makes figures noisy)."""
+    one, five, _ = os.getloadavg()
+    table.note(section, "load average at start (1 min, 5 min; 2 cores)", f"{one:.1f}, {five:.1f}")
+
+
+def add_latencies(table, section, label, latencies):
+    """p50 and p95 rows of one list of latencies."""
+    table.add(section, f"{label}: p50 (n={len(latencies)})", ms(p50(latencies)), "ms")
+    table.add(section, f"{label}: p95", ms(p95(latencies)), "ms")
+
+
+def bench_jsonrpc(table, sizes, workdir):
+    """POST /v2/send in json-rpc mode (fake daemon) versus the same JSON-RPC call made directly, and
+    versus normal mode."""
+    section = "jsonrpc"
+    note_load(table, section)
+    fake = write_executable(workdir / "bin", version=FAKE_DAEMON_VERSION)
+    rpc_config, normal_config = workdir / "config-json-rpc", workdir / "config-normal"
+    states = [FakeState(config) for config in (rpc_config, normal_config)]
+    for state in states:
+        state.add_account(ACCOUNT)
+    body = send_body()
+    rpc_server = serve(
+        workdir / "gunicorn-json-rpc", fake, rpc_config, workers=1, threads=4, SIGNAL_REST_MODE="json-rpc"
+    )
+    normal_server = serve(workdir / "gunicorn-normal", fake, normal_config, workers=1, threads=4)
+    with (
+        running_daemon(rpc_server.environment, rpc_config, workdir / "daemon.log") as daemon,
+        rpc_server,
+        normal_server,
+        contextlib.closing(JsonRpcClient(signal_cli_daemon.socket_path(rpc_config))) as direct,
+        contextlib.closing(Client(rpc_server.port)) as service,
+        contextlib.closing(Client(normal_server.port)) as normal,
+    ):
+        progress(f"jsonrpc: {sizes.jsonrpc_sends} rounds of direct call, json-rpc send, normal-mode send")
+        latencies = interleaved_calls(
+            {
+                "direct": lambda: direct.succeeds(JSONRPC_SEND),
+                "service": lambda: service.send(body),
+                "normal": lambda: normal.send(body),
+                "health": lambda: healthy(service),
+            },
+            sizes.jsonrpc_sends,
+            warm_up=10,
+            between=functools.partial(forget_sends, *states),
+        )
+        table.note(
+            section, "fake daemon", f"signal-cli {FAKE_DAEMON_VERSION} (fake), up after {daemon.ready_after:.1f} s"
+        )
+    oneshot = oneshot_refusals(workdir / "oneshot", sizes.oneshot_sends)
+    add_latencies(table, section, "direct JSON-RPC send", latencies["direct"])
+    add_latencies(table, section, "json-rpc mode: POST /v2/send", latencies["service"])
+    rpc_p50 = p50(latencies["service"])
+    overhead = rpc_p50 - p50(latencies["direct"])
+    table.add(section, "service overhead at p50 (service - direct)", ms(overhead), "ms", at_most=3)
+    table.add(section, "overhead at p95", ms(p95(latencies["service"]) - p95(latencies["direct"])), "ms")
+    add_latencies(table, section, "GET /v1/health, same worker (HTTP + Flask alone)", latencies["health"])
+    add_latencies(table, section, "normal mode, fake per request: POST /v2/send", latencies["normal"])
+    table.add(
+        section,
+        "json-rpc / normal (fake per request) at p50",
+        rpc_p50 / p50(latencies["normal"]),
+        "x",
+        digits=3,
+        at_most=0.05,
+    )
+    add_latencies(table, section, "normal mode, real one-shot, unknown account (400)", oneshot)
+    table.add(
+        section, "json-rpc (fake) / normal (real one-shot) at p50", rpc_p50 / p50(oneshot), "x", digits=3, at_most=0.05
+    )
+
+
+def oneshot_refusals(workdir, count):
+    """Latencies of POST /v2/send for an unknown account in normal mode with the real one-shot signal-cli."""
+    workdir.mkdir()
+    config = workdir / "config"
+    config.mkdir()
+    body = send_body()
+    progress(f"one-shot: {count} sends through the real signal-cli, unknown account")
+    with (
+        serve(
+            workdir / "gunicorn", real_signal_cli(), config, workers=1, threads=4, **offline_settings(workdir)
+        ) as server,
+        contextlib.closing(Client(server.port)) as client,
+    ):
+        refused_send(client, body)
+        return [timed(refused_send, client, body) for _ in bounded(count, 60 + 5 * count)]
+
+
+def bench_jsonrpc_real(table, sizes, workdir):
+    """The real 0.13.19 daemon: POST /v2/send for an unknown account versus the direct call and the
+    one-shot run; its RSS and send latency under several JVM option sets."""
+    section = "jsonrpc-real"
+    note_load(table, section)
+    real = real_signal_cli()
+    body = send_body()
+    offline = offline_settings(workdir)
+    config = workdir / "config"
+    config.mkdir()
+    normal_config = workdir / "config-normal"
+    normal_config.mkdir()
+    version = subprocess.run(
+        [str(real), "--version"], capture_output=True, text=True, timeout=REQUEST_TIMEOUT, check=False
+    ).stdout.strip()
+    table.note(section, "signal-cli (offline, empty config dir)", version)
+    half = sizes.daemon_calls // 2
+    primary = next(iter(DAEMON_JAVA_OPTS))
+    for number, (name, java_opts) in enumerate(DAEMON_JAVA_OPTS.items()):
+        settings = {"SIGNAL_REST_MODE": "json-rpc", "SIGNAL_CLI_JAVA_OPTS": java_opts, **offline}
+        rpc_server = serve(workdir / f"gunicorn-{number}", real, config, workers=1, threads=4, **settings)
+        with contextlib.ExitStack() as stack:
+            daemon = stack.enter_context(
+                running_daemon(rpc_server.environment, config, workdir / f"daemon-{number}.log")
+            )
+            stack.enter_context(rpc_server)
+            direct = stack.enter_context(contextlib.closing(JsonRpcClient(signal_cli_daemon.socket_path(config))))
+            service = stack.enter_context(contextlib.closing(Client(rpc_server.port)))
+            time.sleep(2.0)  # past the daemon's start-up work (its JIT and GC settle)
+            rss_started = daemon.rss_mib()
+            missing = [word for word in java_opts.split() if word not in daemon.argv()]
+            if missing:
+                raise BenchError(f"the daemon's JVM did not get {missing}: {daemon.argv()}")
+            cpu_before = daemon.cpu_seconds()
+            steps = {
+                "direct": functools.partial(direct.fails, JSONRPC_SEND),
+                "service": functools.partial(refused_send, service, body),
+            }
+            if name == primary:
+                oneshot_server = stack.enter_context(
+                    serve(workdir / "gunicorn-oneshot", real, normal_config, workers=1, threads=4, **offline)
+                )
+                oneshot = stack.enter_context(contextlib.closing(Client(oneshot_server.port)))
+                steps["one-shot"] = (functools.partial(refused_send, oneshot, body), sizes.oneshot_sends)
+            progress(f"jsonrpc-real: {name}: {half} rounds of direct call and send through the service")
+            latencies = interleaved_calls(steps, half, warm_up=0)
+            cpu = daemon.cpu_seconds() - cpu_before
+            rss_after = daemon.rss_mib()
+            peak = proc_status_kib(daemon.pid, "VmHWM") / 1024
+        calls = len(latencies["direct"]) + len(latencies["service"])
+        label = f"[{name}]"
+        table.note(section, f"{label} SIGNAL_CLI_JAVA_OPTS", java_opts or "(none: the launcher's one-shot options)")
+        table.note(section, f"{label} JVM warnings in the daemon's log", jvm_warnings(workdir / f"daemon-{number}.log"))
+        table.add(section, f"{label} daemon answers after", daemon.ready_after, "s", digits=1)
+        table.add(section, f"{label} daemon RSS after start", rss_started, "MB", digits=1)
+        table.add(section, f"{label} daemon RSS after {calls} calls", rss_after, "MB", digits=1)
+        table.add(section, f"{label} daemon peak RSS (VmHWM)", peak, "MB", digits=1)
+        table.add(section, f"{label} daemon CPU per call", 1000 * cpu / calls, "ms")
+        add_latencies(table, section, f"{label} direct JSON-RPC send", latencies["direct"])
+        add_latencies(table, section, f"{label} POST /v2/send (400)", latencies["service"])
+        table.add(
+            section,
+            f"{label} service overhead at p50",
+            ms(p50(latencies["service"]) - p50(latencies["direct"])),
+            "ms",
+            at_most=3 if name == primary else None,
+        )
+        if name == primary:
+            add_latencies(table, section, "normal mode, real one-shot: POST /v2/send (400)", latencies["one-shot"])
+            ratio = p50(latencies["service"]) / p50(latencies["one-shot"])
+            table.add(section, "json-rpc / normal (one-shot) at p50", ratio, "x", digits=3, at_most=0.05)
+
+
+def jvm_warnings(log_path):
+    """How many JVM warnings (``[warning]`` log lines) the daemon printed, and the first of them."""
+    lines = [line for line in Path(log_path).read_text("utf-8", "replace").splitlines() if "[warning]" in line]
+    return f"{len(lines)}" + (f", first: {lines[0].split('signal-cli daemon: ', 1)[-1][:120]}" if lines else "")
+
+
+class RecordingWebhook(ThreadingHTTPServer):
+    """A webhook that answers 204 at once and notes when each message (by its marker) first came."""
+
+    def __init__(self):
+        super().__init__((LOOPBACK, 0), _Recording)
+        self.arrivals = {}
+        self.recording = threading.Lock()
+        self.thread = threading.Thread(target=self.serve_forever, name="recording-webhook", daemon=True)
+
+    @property
+    def url(self):
+        """The webhook's URL."""
+        return f"http://{LOOPBACK}:{self.server_address[1]}/hook"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.shutdown()
+        self.server_close()
+        self.thread.join(10)
+
+
+class _Recording(BaseHTTPRequestHandler):
+    def do_POST(self):
+        payload = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode("utf-8", "replace")
+        arrived = time.monotonic()
+        with self.server.recording:
+            for marker in MARKER.findall(payload):
+                self.server.arrivals.setdefault(marker, arrived)
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+#: how a queued message is recognised in the inbox and in a webhook's payload
+MARKER = re.compile(r"bench message \d{4}")
+
+
+def marker(index):
+    """The text of the ``index``-th queued message."""
+    return f"bench message {index:04d}"
+
+
+class InboxWatcher:
+    """Notes when each message (by its marker) first shows up in the inbox database at ``path``."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.arrivals = {}
+        self.last_id = 0
+        self.connection = None
+
+    def poll(self):
+        """Look at the envelopes stored since the last look."""
+        if self.connection is None:
+            if not self.path.exists():
+                return
+            self.connection = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)
+        try:
+            rows = self.connection.execute(
+                "SELECT id, line FROM envelopes WHERE id > ? ORDER BY id", (self.last_id,)
+            ).fetchall()
+        except sqlite3.OperationalError:
+            return  # the database is there, its tables not yet (the service is creating them)
+        now = time.monotonic()
+        for row_id, line in rows:
+            self.last_id = row_id
+            for found in MARKER.findall(line):
+                self.arrivals.setdefault(found, now)
+
+    def close(self):
+        """Close the database connection."""
+        if self.connection is not None:
+            self.connection.close()
+
+
+def watch(markers, inbox, webhook, seconds, interval):
+    """Poll the inbox until every marker is in it and at the webhook, or ``seconds`` have passed."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        inbox.poll()
+        if all(m in inbox.arrivals and m in webhook.arrivals for m in markers):
+            return
+        time.sleep(interval)
+
+
+def keep_polling(inbox, seconds, interval):
+    """Poll the inbox for ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        inbox.poll()
+        time.sleep(interval)
+
+
+def latencies_from(queued, arrivals):
+    """Seconds from queueing to arrival for every queued marker that arrived; and how many did not."""
+    arrived = [arrivals[m] - queued[m] for m in queued if m in arrivals]
+    return arrived, len(queued) - len(arrived)
+
+
+def bench_receive_latency(table, sizes, workdir):
+    """Queued in the fake daemon -> in the inbox and at a webhook; versus normal mode's receiver."""
+    section = "receive-latency"
+    note_load(table, section)
+    fake = write_executable(workdir / "bin", version=FAKE_DAEMON_VERSION)
+    results = {}
+    with RecordingWebhook() as webhook:
+        config = workdir / "config-json-rpc"
+        state = FakeState(config)
+        state.add_account(ACCOUNT)
+        environment = service_environment(
+            workdir / "env-json-rpc",
+            SIGNAL_CLI_BIN=fake,
+            SIGNAL_CLI_CONFIG_DIR=config,
+            SIGNAL_REST_MODE="json-rpc",
+            SIGNAL_REST_WEBHOOK_URL=webhook.url,
+        )
+        inbox = InboxWatcher(config / "signal-rest" / "inbox.sqlite3")
+        queued = {}
+        progress(f"receive-latency: json-rpc mode, {sizes.latency_messages} messages one at a time")
+        with running_daemon(environment, config, workdir / "daemon.log"), contextlib.closing(inbox):
+            for index in range(sizes.latency_messages):
+                text = marker(index)
+                queued[text] = time.monotonic()
+                state.queue_messages(ACCOUNT, [message_line(ACCOUNT, RECIPIENT, text)])
+                watch([text], inbox, webhook, 30, 0.002)
+                # a pause of varying length, so that messages meet the daemon's poll at any point
+                time.sleep(0.05 + 0.1 * random.random())
+        results["json-rpc"] = queued, dict(inbox.arrivals), {m: webhook.arrivals.get(m) for m in queued}
+
+        config = workdir / "config-normal"
+        state = FakeState(config)
+        state.add_account(ACCOUNT)
+        environment = service_environment(
+            workdir / "env-normal",
+            SIGNAL_CLI_BIN=fake,
+            SIGNAL_CLI_CONFIG_DIR=config,
+            SIGNAL_REST_RECEIVER="true",
+            SIGNAL_REST_WEBHOOK_URL=webhook.url,
+        )
+        inbox = InboxWatcher(config / "signal-rest" / "inbox.sqlite3")
+        queued = {}
+        count = sizes.receiver_messages
+        first = sizes.latency_messages
+        progress(f"receive-latency: normal mode's receiver, {count} messages {RECEIVER_SPACING} s apart")
+        with (
+            running_companion("receiver", environment, workdir / "receiver.log") as receiver,
+            contextlib.closing(inbox),
+        ):
+            time.sleep(1.0)
+            for index in range(first, first + count):
+                if index > first:
+                    keep_polling(inbox, RECEIVER_SPACING, 0.02)
+                queued[marker(index)] = time.monotonic()
+                state.queue_messages(ACCOUNT, [message_line(ACCOUNT, RECIPIENT, marker(index))])
+            watch(list(queued), inbox, webhook, 60, 0.02)
+            if receiver.poll() is not None:
+                raise BenchError(f"signal-rest receiver exited {receiver.returncode}")
+        results["normal"] = queued, dict(inbox.arrivals), {m: webhook.arrivals.get(m) for m in queued}
+
+    polls = f"fake daemon's queue {FAKE_POLL_SECONDS * 1000:g} ms, spool file {SPOOL_POLL_SECONDS * 1000:g} ms"
+    table.note(section, "json-rpc: polls that bound the latency", polls)
+    for mode, (queued, in_inbox, at_webhook) in results.items():
+        label = "json-rpc (signal-rest daemon)" if mode == "json-rpc" else "normal (receiver, 10 s interval)"
+        for place, seen in (("inbox", in_inbox), ("webhook", at_webhook)):
+            latencies, missing = latencies_from(queued, {m: t for m, t in seen.items() if t is not None})
+            if not latencies:
+                raise BenchError(f"{mode}: no message reached the {place}")
+            table.add(
+                section,
+                f"{label}: {place} p50 (n={len(latencies)})",
+                ms(p50(latencies)),
+                "ms",
+                digits=0 if mode == "normal" else 1,
+                at_most=200 if mode == "json-rpc" else None,
+            )
+            table.add(section, f"{label}: {place} p95", ms(p95(latencies)), "ms", digits=0 if mode == "normal" else 1)
+            table.add(section, f"{label}: messages missing at the {place}", missing, digits=0, at_most=0)
+
+
 SECTIONS = {
     "overhead": bench_overhead,
     "about": bench_about,
@@ -754,6 +1336,9 @@ SECTIONS = {
     "memory": bench_memory,
     "startup": bench_startup,
     "receiver": bench_receiver,
+    "jsonrpc": bench_jsonrpc,
+    "jsonrpc-real": bench_jsonrpc_real,
+    "receive-latency": bench_receive_latency,
 }
 
 
