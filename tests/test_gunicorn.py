@@ -4,6 +4,7 @@ above signal-cli's, and an access log with each request's id and duration."""
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -13,6 +14,7 @@ import pytest
 from fake_signal_cli import write_executable
 from gunicorn_server import REPO, Gunicorn
 from helpers import ACCOUNT
+from processes import alive
 
 pytestmark = pytest.mark.server
 
@@ -234,3 +236,58 @@ def test_ctrl_c_stops_gunicorn_at_once(tmp_path, fake_bin, config_dir):
                 stop.set()
                 for asker in askers:
                     asker.join()
+
+
+def _started(fake, command):
+    """The pids of the fake's runs of ``command`` that have started."""
+    events = fake.log(events=True)
+    return [event["pid"] for event in events if event.get("event") == "start" and command in event["argv"]]
+
+
+def test_a_worker_killed_mid_request_leaves_no_signal_cli_running(tmp_path, fake_bin, config_dir, fake):
+    # a request thread of gthread's pool outlives its request: a link started by a request (it waits
+    # for the scan in the background) is still there after the answer, and dies with the worker
+    fake.set_link_timeout(60)
+    with Gunicorn(
+        tmp_path / "gunicorn", workers=1, threads=4, SIGNAL_CLI_BIN=fake_bin, SIGNAL_CLI_CONFIG_DIR=config_dir
+    ) as server:
+        (worker,) = server.worker_pids()
+        assert server.request("GET", "/v1/qrcodelink/raw?device_name=kitchen")[0] == 200
+        (link,) = _started(fake, "link")
+        fake.set_delay(60)
+        answers = []
+
+        def send_and_lose_the_worker():
+            body = json.dumps({"number": ACCOUNT, "recipients": ["+4915100000001"], "message": "hi"})
+            try:
+                answers.append(server.request("POST", "/v2/send", {"Content-Type": "application/json"}, body)[0])
+            except OSError as exc:
+                answers.append(type(exc).__name__)
+
+        sender = threading.Thread(target=send_and_lose_the_worker)
+        sender.start()
+        deadline = time.monotonic() + 20
+        while not _started(fake, "send"):
+            assert time.monotonic() < deadline, "the send never reached signal-cli"
+            time.sleep(0.05)
+        (send,) = _started(fake, "send")
+        time.sleep(1.0)
+        assert alive(link) and alive(send)
+        os.kill(worker, signal.SIGKILL)
+        killed = time.monotonic()
+        while (alive(link) or alive(send)) and time.monotonic() - killed < 1.0:
+            time.sleep(0.02)
+        assert not alive(link), "signal-cli link outlived its worker by a second"
+        assert not alive(send), "signal-cli send outlived its worker by a second"
+        sender.join(30)
+        assert answers == ["RemoteDisconnected"], "the request died with its worker"
+        # the account is free at once: the next worker's send does not wait for a leftover
+        fake.set_delay(0)
+        deadline = time.monotonic() + 30
+        while len(server.worker_pids() - {worker}) != 1:
+            assert time.monotonic() < deadline, "gunicorn started no new worker"
+            time.sleep(0.05)
+        started = time.monotonic()
+        body = json.dumps({"number": ACCOUNT, "recipients": ["+4915100000001"], "message": "again"})
+        status, _, _ = server.request("POST", "/v2/send", {"Content-Type": "application/json"}, body)
+        assert status == 201 and time.monotonic() - started < 10

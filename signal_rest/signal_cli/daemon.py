@@ -26,7 +26,6 @@ import re
 import shutil
 import socket
 import stat
-import sys
 import threading
 import time
 from pathlib import Path
@@ -129,25 +128,6 @@ def describe(config_dir):
     return f"{message} Try again in a few seconds.".strip()
 
 
-#: runs ``argv[2:]`` with the parent-death signal set (SIGTERM when the thread that started it
-#: ends), or not at all if that parent is already gone; a launcher rather than a ``preexec_fn``,
-#: which is unsafe in a process with threads
-_DIE_WITH_PARENT = (
-    "import ctypes, os, sys\n"
-    "ctypes.CDLL(None).prctl(1, 15)\n"
-    "if os.getppid() != int(sys.argv[1]):\n"
-    "    sys.exit(1)\n"
-    "os.execvp(sys.argv[2], sys.argv[2:])\n"
-)
-
-
-def dying_with_parent(argv):
-    """``argv`` behind the launcher that ties it to this process (Linux; elsewhere ``argv`` itself)."""
-    if not sys.platform.startswith("linux"):
-        return list(argv)
-    return [sys.executable, "-S", "-E", "-c", _DIE_WITH_PARENT, str(os.getpid()), *argv]
-
-
 class DaemonProcess:
     """Starts ``signal-cli daemon`` for the config dir of ``runner`` and stops it again.
 
@@ -185,7 +165,7 @@ class DaemonProcess:
         fd = os.open(spool, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            self.process = self.runner.start(dying_with_parent(argv), argv, stdout=fd)
+            self.process = self.runner.start(argv, argv, stdout=fd)
         finally:
             # the daemon holds the file (and its lock) from now on, for as long as it runs
             os.close(fd)

@@ -1,5 +1,9 @@
 """The only place that starts processes: signal-cli runs under the account lock and a process slot.
 
+Every child is tied to the process that starts it: on Linux it gets SIGTERM when the thread that
+started it ends, so a worker or receiver that is killed leaves no signal-cli behind (which would
+hold the account's lock, or write on into a spool file, until it ended by itself).
+
 signal-cli itself waits forever for a busy account, so every run first takes the account's lock
 (a file in the config dir, shared by every gunicorn worker and thread) and one of the service's
 process slots, within the lock timeout. Each run gets a time limit after which its whole process
@@ -16,8 +20,10 @@ import random
 import re
 import selectors
 import shlex
+import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -49,6 +55,38 @@ GLOBAL_CONFIG = {
     "serviceEnvironment": "live",
     "trustNewIdentities": "on-first-use",
 }
+
+
+#: runs ``argv[2:]`` with the parent-death signal set (SIGTERM when the thread that started it
+#: ends), or not at all if that parent is already gone; a launcher rather than a ``preexec_fn``,
+#: which is unsafe in a process with threads. gunicorn's gthread workers run requests in a pool
+#: whose threads live as long as the worker, and the receiver and the supervisor start signal-cli
+#: from their main thread, so "the thread ends" means "the process ends" for every caller.
+_DIE_WITH_PARENT = (
+    "import ctypes, os, sys\n"
+    "ctypes.CDLL(None).prctl(1, 15)\n"
+    "if os.getppid() != int(sys.argv[1]):\n"
+    "    sys.exit(1)\n"
+    "os.execvp(sys.argv[2], sys.argv[2:])\n"
+)
+
+
+def dying_with_parent(argv):
+    """``argv`` behind the launcher that ties it to this process (Linux; elsewhere ``argv`` itself)."""
+    if not sys.platform.startswith("linux"):
+        return list(argv)
+    return [sys.executable, "-S", "-E", "-c", _DIE_WITH_PARENT, str(os.getpid()), *argv]
+
+
+def _why_not_runnable(binary):
+    """Why ``binary`` (a path, or a name looked up in PATH) cannot be run, or None if it can."""
+    if shutil.which(binary) is not None:
+        return None
+    if os.sep not in binary:
+        return "not found in PATH"
+    if os.path.isdir(binary):
+        return "a directory"
+    return "not executable" if os.path.exists(binary) else "no such file"
 
 
 class NoObserver:
@@ -190,11 +228,20 @@ class ProcessRunner:
         return str(path)
 
     def start(self, argv, redacted, *, stdin=False, stdout=None):
-        """Start ``argv`` in a process group of its own (stdin a pipe when ``stdin``, else closed)."""
+        """Start ``argv`` in a process group of its own, tied to this process (see
+        :func:`dying_with_parent`); stdin a pipe when ``stdin``, else closed."""
         env = {**self.env, "SIGNAL_CLI_CONFIG": self._global_config()}
+        # checked here: the launcher, not this process, would find out that exec fails
+        reason = _why_not_runnable(argv[0])
+        if reason is not None:
+            raise SignalCliNotFound(
+                f"signal-cli cannot be run from {argv[0]!r} ({reason}). "
+                "Set SIGNAL_CLI_BIN to the signal-cli executable.",
+                argv=redacted,
+            )
         try:
             return subprocess.Popen(
-                argv,
+                dying_with_parent(argv),
                 stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
                 stdout=subprocess.PIPE if stdout is None else stdout,
                 stderr=subprocess.PIPE,
