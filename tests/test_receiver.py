@@ -5,6 +5,7 @@ The receiver runs as a real process (``signal-rest receiver``) where the test ki
 thread where the test drives it; the webhook target is a real HTTP server on 127.0.0.1.
 """
 
+import fcntl
 import json
 import os
 import random
@@ -119,6 +120,110 @@ def _alive(pid):
             return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def _held_spool(config_dir, lines):
+    """A spool file still written by a running signal-cli (its flock held) with ``lines`` lines, or None."""
+    for path in (config_dir / "signal-rest" / "spool").glob("*.jsonl"):
+        try:
+            with open(path, "rb") as handle:
+                if handle.read().count(b"\n") < lines:
+                    continue
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return path
+        except FileNotFoundError:
+            continue
+    return None
+
+
+def _first_seen(items):
+    """``items`` without repeats (a delivery retried after a kill), in the order of their first appearance."""
+    return list(dict.fromkeys(items))
+
+
+@pytest.mark.server
+def test_receiver_killed_during_a_streaming_receive_keeps_the_order(fake_bin, config_dir, fake):
+    # signal-cli streams slowly and takes its time to stop: the orphan of each killed receiver goes
+    # on writing older messages while the next receiver starts its own receive
+    with WebhookTarget() as target:
+        fake.add_account(OTHER_ACCOUNT)
+        fake.set_receive_pace(0.1, linger=3.0)
+        expected = {
+            ACCOUNT: queue_texts(fake, ACCOUNT, 40, "a"),
+            OTHER_ACCOUNT: queue_texts(fake, OTHER_ACCOUNT, 40, "b"),
+        }
+        env = _receiver_env(fake_bin, config_dir, target)
+        env.update(
+            SIGNAL_REST_RECEIVE_WINDOW="1.0", SIGNAL_REST_RECEIVE_MAX_MESSAGES="100", SIGNAL_CLI_CMD_TIMEOUT="60"
+        )
+        kills = []
+        process = _start_receiver(env)
+        try:
+            for _ in range(3):
+                wait_for(lambda: _held_spool(config_dir, 2) is not None, 30, "a receive streaming into its spool")
+                process.kill()
+                process.wait()
+                kills.append(time.time())
+                process = _start_receiver(env)
+            everything = set(sum(expected.values(), []))
+            wait_for(lambda: {m[2] for m in target.messages()} >= everything, 90, "every webhook")
+        finally:
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(30) == 0
+        # the case this is about happened: signal-cli wrote on after its receiver was killed
+        deliveries = fake.deliveries()
+        orphans = {d["pid"] for d in deliveries if any(d["time"] > kill > d["time"] - 3.5 for kill in kills)}
+        assert any(d["pid"] in orphans and d["time"] > kill for d in deliveries for kill in kills), (
+            "no signal-cli wrote after its receiver was killed"
+        )
+        for account, texts in expected.items():
+            posted = [text for _, line_account, text in target.messages() if line_account == account]
+            assert _first_seen(posted) == texts, f"the webhook got {account}'s messages out of order"
+        client = receiver_app(fake_bin, config_dir).test_client()
+        for account, texts in expected.items():
+            handed = [
+                line["envelope"]["dataMessage"]["message"]
+                for line in client.get(f"/v1/receive/{account}?timeout=0").json
+            ]
+            assert handed == texts, f"the HTTP poller got {account}'s messages out of order, or not all"
+        assert not list((config_dir / "signal-rest" / "spool").glob("*.jsonl"))
+
+
+def test_killing_signal_cli_during_a_receive_loses_nothing(fake_bin, config_dir, fake):
+    # signal-cli drops a message from its cache only once it is written (SIGNAL_CLI_0.14.md §6.6, and
+    # so does the fake): what a SIGKILL cuts off comes with the next receive
+    fake.set_receive_pace(0.05)
+    texts = queue_texts(fake, ACCOUNT, 30, "a")
+    app = receiver_app(fake_bin, config_dir, SIGNAL_REST_RECEIVE_WINDOW=1.0, SIGNAL_REST_RECEIVE_MAX_MESSAGES=100)
+    receiver = app.extensions["signal_rest.receiver"]
+    thread = threading.Thread(target=receiver.run)
+    thread.start()
+    killed = set()
+    try:
+        while len(killed) < 4 and fake.inbox(ACCOUNT):
+            running = [
+                event["pid"]
+                for event in fake.log(events=True)
+                if event.get("event") == "start" and event["pid"] not in killed and _alive(event["pid"])
+            ]
+            delivered = {d["pid"] for d in fake.deliveries()}
+            for pid in running:
+                if pid in delivered:
+                    os.kill(pid, signal.SIGKILL)
+                    killed.add(pid)
+            time.sleep(0.05)
+        wait_for(lambda: receiver.inbox.waiting(ACCOUNT) >= len(texts), 30, "every message in the inbox")
+    finally:
+        receiver.stop()
+        thread.join()
+    assert len(killed) == 4, "signal-cli was not killed in the middle of its receives"
+    handed = [
+        line["envelope"]["dataMessage"]["message"]
+        for line in app.test_client().get(f"/v1/receive/{ACCOUNT}?timeout=0").json
+    ]
+    assert handed == texts
 
 
 # --- sends and receives share the account ------------------------------------------------------------

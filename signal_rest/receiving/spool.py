@@ -7,6 +7,13 @@ writing it and the run reading it, see :meth:`signal_rest.signal_cli.SignalCli.r
 deleted only when all its lines are stored. A file nobody holds was left behind by a process that
 died; the next receive for that account (or the receiver) takes it in.
 
+Order after a crash: a killed receiver's signal-cli may still write into its spool file for a
+moment (it gets SIGTERM with its parent, and finishes the message it handles). The next run for
+that account cannot print anything before that signal-cli has ended (signal-cli holds the
+account's data file for its whole life), so before a run stores its first line it takes in every
+older spool file of its account, waiting for one that is still held: the older messages are in
+the inbox, and go out to pollers and webhooks, before the newer ones.
+
 :func:`receive` is the receive run both the receiver and ``GET /v1/receive`` use: a new spool file,
 ``signal-cli receive`` into it, each line stored as soon as it is written, the file finished.
 """
@@ -26,6 +33,9 @@ log = logging.getLogger(__name__)
 
 #: the name the spool files of json-rpc mode's daemon start with (one file per daemon, every account)
 DAEMON = "daemon"
+#: how long a run waits for an older spool file of its account that is still held (its signal-cli,
+#: orphaned by a process that died, is ending: it got SIGTERM and finishes the message it handles)
+ORPHAN_WAIT = 15.0
 
 
 def directory(inbox):
@@ -46,27 +56,31 @@ def finish(path):
         os.unlink(path)
 
 
-def take_in(inbox, account=None, *, owner=None):
+def take_in(inbox, account=None, *, owner=None, before=None, wait=0.0):
     """Store the lines of spool files left behind (by a process that died); returns how many were new.
 
     ``account`` narrows it to that account's receive runs, ``owner`` to another writer's files
-    (:data:`DAEMON`: json-rpc mode's daemon, whose lines name their account). A file still open in
-    a running signal-cli (or receive) is locked and left alone.
+    (:data:`DAEMON`: json-rpc mode's daemon, whose lines name their account), ``before`` to the
+    files older than that spool file. A file still open in a running signal-cli (or receive) is
+    locked: it is waited for up to ``wait`` seconds, else left alone.
     """
     spool_dir = directory(inbox)
     if not spool_dir.is_dir():
         return 0
     new = 0
-    for path in sorted(spool_dir.glob(f"{owner or account or '*'}.*.jsonl")):
+    deadline = time.monotonic() + wait
+    for path in sorted(spool_dir.glob(f"{owner or account or '*'}.*.jsonl"), key=_age):
+        if before is not None and _age(path) >= _age(before):
+            continue
         prefix = path.name.split(".", 1)[0]
         try:
             handle = open(path, "rb")  # noqa: SIM115 (held for the flock below)
         except FileNotFoundError:
             continue
         with handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
+            if not _lock(handle, deadline):
+                if wait:
+                    log.warning("%s is still being written after %.0fs; newer messages may come first", path.name, wait)
                 continue
             data = bytearray(handle.read())
             for line, envelope in json_lines(data, path.name):
@@ -79,6 +93,25 @@ def take_in(inbox, account=None, *, owner=None):
     if new:
         log.warning("took in %d received messages from spool files left behind", new)
     return new
+
+
+def _age(path):
+    """A spool file's place in time: (the nanoseconds in its name, its name)."""
+    parts = path.name.split(".")
+    stamp = parts[1] if len(parts) > 2 and parts[1].isdigit() else ""
+    return int(stamp or 0), path.name
+
+
+def _lock(handle, deadline):
+    """Take the spool file's flock, trying until ``deadline``; whether it was taken."""
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
 
 
 @dataclass
@@ -94,14 +127,23 @@ class Received:
 def receive(cli, inbox, account, *, on_stored=None, **options):
     """Run ``signal-cli receive`` for ``account`` (``options``: see ``SignalCli.receive``) into ``inbox``.
 
-    Each line is stored as soon as signal-cli has written it; ``on_stored()`` is called after each
-    envelope stored for the first time. Returns :class:`Received`. A :class:`SignalCliError` is
+    Each line is stored as soon as signal-cli has written it, the first one after every older spool
+    file of ``account`` (see the module's docstring); ``on_stored()`` is called after each envelope
+    stored for the first time. Returns :class:`Received`. A :class:`SignalCliError` is
     raised when signal-cli failed before handing over any line.
     """
     path = new_path(inbox, account)
     received = Received()
+    older_taken_in = []
 
     def keep(line, envelope):
+        if not older_taken_in:
+            older_taken_in.append(True)
+            try:
+                if take_in(inbox, account, before=path, wait=ORPHAN_WAIT) and on_stored is not None:
+                    on_stored()
+            except sqlite3.Error:
+                log.exception("could not take in the older spool files of %s; newer messages may come first", account)
         try:
             new = inbox.store(account, line, envelope)
         except sqlite3.Error:

@@ -193,6 +193,11 @@ class FakeState:
         """Sleep this long in every command once its lock is held (simulated JVM start-up)."""
         self.update(lambda state: state.update(delay=seconds))
 
+    def set_receive_pace(self, seconds, linger=0.0):
+        """Make ``receive`` print one envelope every ``seconds`` (a slow stream) and, after SIGTERM,
+        go on for ``linger`` seconds before it stops (a slow shutdown, or no parent-death signal)."""
+        self.update(lambda state: state.update(receive_pace={"seconds": seconds, "linger": linger}))
+
     def set_link_timeout(self, seconds, number=None):
         """Configure how long ``link`` waits for a scan (and the number it links by default)."""
         self.update(lambda state: state.update(link={"timeout": seconds, "number": number}))

@@ -95,25 +95,30 @@ def plain_envelope(line):
 
 @handler("receive")
 def cmd_receive(run, ns):
-    """Print queued envelopes one per line; stop on --max-messages, the idle timeout or SIGTERM/SIGINT."""
+    """Print queued envelopes one per line; stop on --max-messages, the idle timeout or SIGTERM/SIGINT
+    (after the linger of ``FakeState.set_receive_pace``)."""
     stop = []
 
     def request_stop(signum, frame):
-        stop.append(signum)
+        stop.append(time.monotonic())
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    pace = load_state(run.config_dir).get("receive_pace") or {}
     timeout = ns.get("timeout")
     max_messages = ns.get("max-messages")
     received = 0
     idle_since = time.monotonic()
-    while not stop and (max_messages < 0 or received < max_messages):
+    while not (stop and time.monotonic() - stop[0] >= pace.get("linger", 0)) and (
+        max_messages < 0 or received < max_messages
+    ):
         delivered = _deliver_next(run, ns.get("ignore-attachments"))
         if delivered is None:
             break
         if delivered:
             received += 1
             idle_since = time.monotonic()
+            time.sleep(pace.get("seconds", 0))
             continue
         if timeout >= 0 and time.monotonic() - idle_since >= timeout:
             break
