@@ -12,8 +12,9 @@ from functools import wraps
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
-from flask_wtf.csrf import CSRFError, validate_csrf
+from flask_wtf.csrf import validate_csrf
 from werkzeug.exceptions import HTTPException
+from wtforms import ValidationError
 
 #: app.extensions key of the configured tokens (empty: the console is open)
 TOKENS = "signal_rest.console_tokens"
@@ -58,18 +59,17 @@ def guard():
     """Refuse a request without a signed-in token (when tokens are configured) and a POST without
     a valid CSRF token; remember the token in ``g.token``."""
     g.token = None
+    if tokens() and request.endpoint not in OPEN_ENDPOINTS:
+        g.token = signed_in_token()
+        if g.token is None:
+            if request.method == "GET":
+                return redirect(url_for("console.sign_in", next=request.full_path.rstrip("?")))
+            abort(401, "Sign in with an API token first.")
     if request.method == "POST":
         try:
             validate_csrf(request.form.get("csrf_token"))
-        except CSRFError as error:
-            abort(400, f"The form has expired or was not sent from the console ({error.description}); reload the page.")
-    if not tokens() or request.endpoint in OPEN_ENDPOINTS:
-        return None
-    g.token = signed_in_token()
-    if g.token is None:
-        if request.method == "GET":
-            return redirect(url_for("console.sign_in", next=request.full_path.rstrip("?")))
-        abort(401, "Sign in with an API token first.")
+        except ValidationError as error:
+            abort(400, f"The form has expired or was not sent from the console ({error}); reload the page.")
     return None
 
 
