@@ -193,7 +193,8 @@ def test_sign_in_link_register_inbox_webhook_and_sign_out(browser, console, fake
     browser.find_element(By.LINK_TEXT, "Inbox and webhooks").click()
     section = browser.find_element(By.CSS_SELECTOR, f'section.inbox[data-account="{ACCOUNT}"]')
     assert section.find_element(By.CSS_SELECTOR, ".waiting").text == "1"
-    hook = section.find_element(By.CSS_SELECTOR, "table.webhooks tbody tr")
+    assert "waiting: 1, after 1 failed attempts" in section.text
+    hook = browser.find_element(By.CSS_SELECTOR, "table.webhooks tbody tr")
     assert "failing" in hook.get_attribute("class")
     assert hook.find_element(By.CSS_SELECTOR, ".failures").text == "1"
     assert hook.find_element(By.CSS_SELECTOR, ".last-error").text.startswith("HTTP 503 Service Unavailable")

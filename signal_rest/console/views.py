@@ -100,11 +100,35 @@ def inbox_page():
     return render_template(
         "console/inbox.html",
         statuses=statuses,
+        webhooks=_webhook_summaries(hooks, statuses),
         error=error,
         form=form,
         sent=sent,
         receiving=current_app.config["SIGNAL_REST_RECEIVER"] or signal_cli().mode == "json-rpc",
     )
+
+
+def _webhook_summaries(hooks, statuses):
+    """Per webhook: its last delivery and error, and over the accounts shown its pending deliveries,
+    failed attempts and the next retry."""
+    summaries = []
+    for hook in hooks:
+        rows = [row for status in statuses for row in status["webhooks"] if row["url"] == hook.url]
+        retries = [row["next_retry_at"] for row in rows if row["next_retry_at"]]
+        first = rows[0] if rows else {}
+        summaries.append(
+            {
+                "url": hook.url,
+                "accounts": sorted(hook.accounts) if hook.accounts is not None else None,
+                "last_delivered_at": first.get("last_delivered_at"),
+                "last_error": first.get("last_error"),
+                "last_error_at": first.get("last_error_at"),
+                "pending": sum(row["pending"] for row in rows),
+                "failed_attempts": sum(row["failed_attempts"] for row in rows),
+                "next_retry_at": min(retries) if retries else None,
+            }
+        )
+    return summaries
 
 
 @access.acting
