@@ -248,6 +248,7 @@ def start_link(client, device_name="laptop"):
     return page, started.headers["Location"] + "/status"
 
 
+@pytest.mark.service_modes("normal", "json-rpc")
 def test_linking_shows_the_qr_code_and_then_the_linked_number(client, fake):
     page, status_url = start_link(client)
     assert page.status_code == 200
@@ -287,6 +288,7 @@ def test_a_bad_device_name_is_refused_by_the_apis_schema(client, fake):
     assert fake.log() == []
 
 
+@pytest.mark.service_modes("normal", "json-rpc")
 def test_register_asks_for_the_captcha_then_the_code(client, fake):
     fake.add_account(NEW_NUMBER, registered=False, captcha_required=CAPTCHA, verification_code="123456")
     token = csrf(client.get("/console/register"))

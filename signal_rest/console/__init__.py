@@ -11,6 +11,7 @@ that ``SIGNAL_REST_PROXY_COUNT`` trusts); every form carries a CSRF token. Witho
 open as the API, and every page says so.
 """
 
+import logging
 import os
 import secrets
 from pathlib import Path
@@ -20,6 +21,8 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 
 from . import access, enrol, views
+
+log = logging.getLogger(__name__)
 
 #: the session cookie's name (the API itself sets no cookie)
 COOKIE_NAME = "signal_rest_console"
@@ -39,12 +42,21 @@ class ConsoleSessionInterface(SecureCookieSessionInterface):
 
 def secret_key(data_dir):
     """The key that signs the console's cookies and CSRF tokens: random, made once and kept in
-    ``data_dir`` (mode 0600), so every gunicorn worker and every restart signs alike."""
+    ``data_dir`` (mode 0600), so every gunicorn worker and every restart signs alike.
+
+    Where the data dir is unusable (the service then answers 503 and its health check says why),
+    a key of this process alone: a sign-in then holds only in the worker that made it.
+    """
     path = Path(data_dir) / "console-secret-key"
     try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        pass
+        return path.read_bytes() if path.exists() else _new_secret_key(path)
+    except OSError as exc:
+        log.warning("the console's key cannot be kept in %s (%s); sign-ins hold in this worker only", path, exc)
+        return secrets.token_bytes(32)
+
+
+def _new_secret_key(path):
+    """Write a new random key to ``path`` unless another worker just did; return the key in force."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
