@@ -273,6 +273,16 @@ def test_a_link_not_scanned_in_time_times_out(make_app, fake):
     assert "not scanned within 1 seconds" in answer["error"]
 
 
+def test_a_link_signal_cli_refuses_after_the_scan_shows_why(client, fake):
+    _, status_url = start_link(client)
+    # the phone belongs to an account this signal-cli already has
+    fake.scan_link(ACCOUNT)
+    answer = wait_for_status(client, status_url, "failed")
+    assert f"The user {ACCOUNT} already exists" in answer["error"]
+    page = client.get(status_url.removesuffix("/status"))
+    assert b"The link failed" in page.data and b"Start again" in page.data
+
+
 def test_a_link_that_fails_shows_the_apis_sentence(client, fake):
     fake.add_fault(command="link", exit=0, stdout="not a link\n")
     token = csrf(client.get("/console/link"))
