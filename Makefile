@@ -74,19 +74,33 @@ run: provision
 # that in every worker of every run (about 5 s each). An empty value lets Python write bytecode.
 PYTEST = PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest
 
+# The console's browser tests (tests/test_console_browser.py) drive Debian's Chromium through its ChromeDriver:
+# installed here when missing (apt-get, as root or through sudo). If that fails, the browser tests fail and say
+# what to install; they are never skipped.
+CHROMIUM ?= /usr/bin/chromium
+CHROMEDRIVER ?= /usr/bin/chromedriver
+.PHONY: browser
+browser:
+	@if [ ! -x "$(CHROMIUM)" ] || [ ! -x "$(CHROMEDRIVER)" ]; then \
+	    as_root=; [ "$$(id -u)" = 0 ] || as_root="sudo -n"; \
+	    echo "Installing Debian's chromium and chromium-driver for the console's browser tests"; \
+	    { $$as_root apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$as_root apt-get install -y -qq --no-install-recommends chromium chromium-driver; } \
+	    || echo "Could not install chromium and chromium-driver (apt-get install chromium chromium-driver): the browser tests will fail." >&2; \
+	fi
+
 # loadgroup: the tests of one xdist_group run in one worker (the daemon contract tests share one daemon)
-test: provision
+test: provision browser
 	$(PYTEST) -n $(TEST_WORKERS) --dist loadgroup
 
 # The fast loop: every test but the slow tiers (markers in setup.cfg): the real signal-cli (contract),
-# schemathesis, and what starts gunicorn, `make run` or the load test. Needs no provisioned signal-cli.
+# schemathesis, what starts gunicorn, `make run` or the load test, and the browser. Needs no provisioned signal-cli.
 # Four workers on two cores: many of these tests wait (time limits, lock timeouts, child processes), so
 # more workers than cores keep both busy.
 # The API suite runs against a fake signal-cli of each release in tests/conftest.py (FAKE_RELEASES);
 # `make test` runs both, the fast loop only the newest (CHECK_FAKE_SIGNAL_CLI=0.13.19 for the oldest), and
 # only in normal mode (`make test` also runs it in json-rpc mode, against the fake's daemon).
 CHECK_WORKERS ?= 4
-CHECK_TIERS := not contract and not schemathesis and not server
+CHECK_TIERS := not contract and not schemathesis and not server and not browser
 CHECK_FAKE_SIGNAL_CLI ?= 0.14.6
 check: install
 	$(PYTEST) -n $(CHECK_WORKERS) -m "$(CHECK_TIERS)" --fake-signal-cli=$(CHECK_FAKE_SIGNAL_CLI) --service-mode=normal

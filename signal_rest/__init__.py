@@ -9,7 +9,7 @@ import swagger_ui_bundle
 from flask import Flask, g, redirect, request, send_from_directory, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import auth, config, converters, errors, logs
+from . import auth, config, console, converters, errors, logs
 from .blueprints import register_blueprints
 from .extensions import Api
 from .receiving import webhooks
@@ -57,10 +57,12 @@ def create_app(test_config=None):
     errors.register_error_handlers(app)
     # request ids first, so that even a 401 carries one
     _observe_requests(app, metrics)
-    auth.init_app(app, auth.load_tokens(app.config))
+    tokens = auth.load_tokens(app.config)
+    auth.init_app(app, tokens)
     api = Api(app)
     converters.register_converters(app, api)
     register_blueprints(api)
+    console.init_app(app, tokens, app.extensions["signal_rest.state"].directory)
     _add_service_routes(app, metrics)
     app.wsgi_app = converters.strip_trailing_slash(app.wsgi_app)
     if app.config["SIGNAL_REST_PROXY_COUNT"]:

@@ -26,6 +26,9 @@ from .schemas import parse_phone_number
 _TOKEN = re.compile(r"^[A-Za-z0-9._~+/=-]{16,512}\Z")
 #: reachable without a token
 OPEN_ENDPOINTS = {"General.health", "static"}
+#: blueprints that check their visitors themselves: the web console signs in with a token once and
+#: keeps it in a session (signal_rest.console.access)
+SESSION_BLUEPRINTS = {"console", "console_enrol"}
 #: reachable by an account-limited token although they name no account
 ACCOUNTLESS_READS = {
     "General.about",
@@ -143,7 +146,7 @@ def init_app(app, tokens):
     @app.before_request
     def authenticate():
         # the refusals are werkzeug's 401 and 403: the one error handler gives them the error body
-        if request.endpoint in OPEN_ENDPOINTS:
+        if request.endpoint in OPEN_ENDPOINTS or request.blueprint in SESSION_BLUEPRINTS:
             return
         token = find_token(tokens, presented_token(request.headers.get("Authorization")))
         if token is None:

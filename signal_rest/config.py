@@ -106,6 +106,9 @@ SETTINGS = {
     "SIGNAL_REST_INBOX_MAX_COUNT": (10000, int),
 }
 
+#: settings whose values are secrets (the console shows them masked)
+SECRET_SETTINGS = {"SIGNAL_REST_API_TOKENS", "SIGNAL_REST_WEBHOOK_SECRET", "SIGNAL_REST_WEBHOOKS"}
+
 
 def _convert(name, raw):
     try:

@@ -137,11 +137,29 @@ def handle_signal_cli_error(error):
     (A missing group is a :class:`signal_cli.NotFound`, 404, only where the operation acts on it by
     name; a group missing among a send's recipients is an ordinary user error, 400.)
     """
-    status = status_for(error)
     headers = {}
     extra = {}
-    message = error.message
     failures = recipient_failures(error.result)
+    if isinstance(error, sc.RateLimited):
+        extra["challenge_tokens"] = error.challenge_tokens
+        extra["account"] = getattr(error, "account", None)
+        if error.retry_after:
+            headers["Retry-After"] = str(int(error.retry_after))
+    elif isinstance(error, sc.Busy):
+        headers["Retry-After"] = str(error.retry_after)
+    # (the wrapper has logged the failure with signal-cli's whole stderr)
+    return error_response(
+        status_for(error),
+        signal_cli_error_message(error),
+        headers=headers,
+        errors={"recipients": failures} if failures else None,
+        **extra,
+    )
+
+
+def signal_cli_error_message(error):
+    """The sentence the API answers a :class:`signal_cli.SignalCliError` with: what went wrong and what to do."""
+    message = error.message
     if isinstance(error, sc.CaptchaRequired):
         message = _CAPTCHA_HELP
     elif isinstance(error, sc.CaptchaRejected):
@@ -157,23 +175,13 @@ def handle_signal_cli_error(error):
             f"The identity of {who} is not trusted, so nothing was sent. Check the safety number, then "
             "trust it with PUT /v1/identities/{number}/trust/{recipient}."
         )
-    elif isinstance(error, sc.RateLimited):
-        extra["challenge_tokens"] = error.challenge_tokens
-        extra["account"] = getattr(error, "account", None)
-        if error.retry_after:
-            headers["Retry-After"] = str(int(error.retry_after))
-        if error.challenge_tokens:
-            message = (
-                f"{message} Solve a captcha at https://signalcaptchas.org/challenge/generate.html and submit "
-                "it with POST /v1/accounts/{number}/rate-limit-challenge, using a challenge token from "
-                "'challenge_tokens'."
-            )
-    elif isinstance(error, sc.Busy):
-        headers["Retry-After"] = str(error.retry_after)
-    # (the wrapper has logged the failure with signal-cli's whole stderr)
-    return error_response(
-        status, message, headers=headers, errors={"recipients": failures} if failures else None, **extra
-    )
+    elif isinstance(error, sc.RateLimited) and error.challenge_tokens:
+        message = (
+            f"{message} Solve a captcha at https://signalcaptchas.org/challenge/generate.html and submit "
+            "it with POST /v1/accounts/{number}/rate-limit-challenge, using a challenge token from "
+            "'challenge_tokens'."
+        )
+    return message
 
 
 def _flatten(messages, prefix=""):

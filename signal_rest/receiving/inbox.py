@@ -356,6 +356,20 @@ class Inbox:
             "abandoned_deliveries": abandoned,
         }
 
+    def delivery_retries(self, account, target):
+        """Of the open deliveries of ``account`` to webhook ``target``: how many failed attempts they
+        had in all, and when the next retry is due (None: no failed delivery waits)."""
+        failures, next_retry = (
+            self._connection()
+            .execute(
+                "SELECT COALESCE(SUM(attempts), 0), MIN(CASE WHEN attempts > 0 THEN next_attempt_at END)"
+                " FROM deliveries WHERE account = ? AND target = ? AND delivered_at IS NULL AND abandoned_at IS NULL",
+                (account, target),
+            )
+            .fetchone()
+        )
+        return {"failed_attempts": failures, "next_retry_at": _iso(next_retry)}
+
     # -- retention --
 
     def prune(self, *, max_age=None, max_count=None, attachments_dir=None):

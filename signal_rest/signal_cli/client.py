@@ -233,21 +233,27 @@ class SignalCli:
         """Delete the account's local data."""
         self.run(commands.delete_local_data_command(ignore_registered=ignore_registered), account)
 
-    def link(self, device_name, *, lifetime=300.0, first_line_timeout=60.0):
+    def link(self, device_name, *, lifetime=300.0, first_line_timeout=60.0, on_end=None):
         """Start ``signal-cli link`` and return its ``sgnl://linkdevice`` URI.
 
         The process keeps running in the background until the phone scans the code or
-        ``lifetime`` seconds pass; then it is stopped and reaped in every case.
+        ``lifetime`` seconds pass; then it is stopped and reaped in every case. ``on_end`` (if given)
+        is then called with the linked account's number or the :class:`SignalCliError` of the failure.
         """
         if self.transport is not None:
-            return self._start_link(device_name, lifetime)
+            return self._start_link(device_name, lifetime, on_end)
         command = commands.link_command(device_name)
         argv, _ = self._argv(command, None)
         return self.runner.link(
-            command, argv, redact(argv, command.secrets), lifetime=lifetime, first_line_timeout=first_line_timeout
+            command,
+            argv,
+            redact(argv, command.secrets),
+            lifetime=lifetime,
+            first_line_timeout=first_line_timeout,
+            on_end=on_end,
         )
 
-    def _start_link(self, device_name, lifetime):
+    def _start_link(self, device_name, lifetime, on_end):
         """Link through the daemon: ``startLink`` now, ``finishLink`` in the background; the account
         is in the daemon (and usable) as soon as the phone has scanned the code."""
         uri = (self.run(commands.start_link_command()) or {}).get("deviceLinkUri")
@@ -259,11 +265,15 @@ class SignalCli:
             try:
                 linked = self.run(finish) or {}
                 log.info("linked as a new device of %s", linked.get("number"))
+                outcome = linked.get("number") or BadOutput("signal-cli's daemon linked no account it named.")
             except SignalCliError as error:
                 log.info("the device link was not finished: %s", error.message)
+                outcome = error
             finally:
                 with self._links_lock:
                     self._links.discard(uri)
+            if on_end is not None:
+                on_end(outcome)
 
         with self._links_lock:
             self._links.add(uri)

@@ -30,7 +30,15 @@ from pathlib import Path
 
 import filelock
 
-from .errors import AccountBusy, BadOutput, ConfigDirUnusable, ServiceBusy, SignalCliNotFound, SignalCliTimeout
+from .errors import (
+    AccountBusy,
+    BadOutput,
+    ConfigDirUnusable,
+    ServiceBusy,
+    SignalCliError,
+    SignalCliNotFound,
+    SignalCliTimeout,
+)
 from .results import Finished, json_lines, result, strip_log_lines
 
 log = logging.getLogger(__name__)
@@ -373,11 +381,13 @@ class ProcessRunner:
 
     # -- link: a run that outlives the request --
 
-    def link(self, command, argv, redacted, *, lifetime, first_line_timeout):
+    def link(self, command, argv, redacted, *, lifetime, first_line_timeout, on_end=None):
         """Start ``signal-cli link`` and return its ``sgnl://linkdevice`` URI.
 
         The process keeps running in the background until the phone scans the code or
-        ``lifetime`` seconds pass; then it is stopped and reaped in every case.
+        ``lifetime`` seconds pass; then it is stopped and reaped in every case, and ``on_end`` (if
+        given) is called with the linked account's number, or with the :class:`SignalCliError` that
+        says why the link failed (:class:`SignalCliTimeout` when the code was not scanned in time).
         """
         process = self.start(argv, redacted)
         try:
@@ -391,24 +401,33 @@ class ProcessRunner:
             if process.returncode not in (0, None) and line is None:
                 return result(command, redacted, process.returncode, stdout.decode(), stderr.decode())
             raise BadOutput(f"signal-cli link printed {line!r} instead of a device link.", argv=redacted)
-        watcher = threading.Thread(target=self._finish_link, args=(process, lifetime), daemon=True)
+        watcher = threading.Thread(
+            target=self._finish_link, args=(command, redacted, process, lifetime, on_end), daemon=True
+        )
         with self._background_lock:
             self._background.add(process)
         watcher.start()
         return line
 
-    def _finish_link(self, process, lifetime):
-        """Wait for the phone to scan the link (or ``lifetime`` to pass), then reap the process."""
+    def _finish_link(self, command, redacted, process, lifetime, on_end):
+        """Wait for the phone to scan the link (or ``lifetime`` to pass), reap the process, then
+        tell ``on_end`` how the link ended."""
         try:
             stdout, stderr = process.communicate(timeout=lifetime)
             log.info("signal-cli link finished (exit %s): %s", process.returncode, strip_log_lines(stdout.decode()))
+            outcome = _link_outcome(command, redacted, process.returncode, stdout.decode(), stderr.decode())
         except subprocess.TimeoutExpired:
             log.info("signal-cli link was not scanned within %ss; stopping it", lifetime)
             self.stop(process)
             process.communicate()
+            outcome = SignalCliTimeout(
+                f"The code was not scanned within {lifetime:.0f} seconds; start a new link.", argv=redacted
+            )
         finally:
             with self._background_lock:
                 self._background.discard(process)
+        if on_end is not None:
+            on_end(outcome)
 
     def close(self):
         """Stop every background process (pending links); called when the worker exits."""
@@ -416,6 +435,22 @@ class ProcessRunner:
             processes = list(self._background)
         for process in processes:
             self.stop(process)
+
+
+#: what ``link`` prints once the phone has scanned the code
+_ASSOCIATED = re.compile(r"^Associated with: (\+\d+)\s*$", re.MULTILINE)
+
+
+def _link_outcome(command, redacted, returncode, stdout, stderr):
+    """The number an ended ``link`` run was linked to, or the :class:`SignalCliError` of its failure."""
+    try:
+        result(command, redacted, returncode, stdout, stderr)
+    except SignalCliError as error:
+        return error
+    found = _ASSOCIATED.search(stdout)
+    if found is None:
+        return BadOutput(f"signal-cli link ended without saying which account it linked: {stdout[:200]!r}.")
+    return found.group(1)
 
 
 def _take_lines(buffer, items, on_line):
