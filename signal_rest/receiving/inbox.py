@@ -405,7 +405,8 @@ class Inbox:
         now = time.time()
         finished = (
             "(handed_out_at IS NOT NULL OR id <= (SELECT COALESCE(MAX(p.last_id), 0) FROM push_cursors p"
-            " WHERE p.account = envelopes.account)) AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.envelope_id = envelopes.id"
+            " WHERE p.account = envelopes.account))"
+            " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.envelope_id = envelopes.id"
             " AND d.delivered_at IS NULL AND d.abandoned_at IS NULL)"
         )
         with self._transaction() as connection:

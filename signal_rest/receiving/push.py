@@ -68,9 +68,12 @@ class InboxWatcher:
             self._waiters += 1
             self._condition.notify_all()
             try:
-                return self._condition.wait_for(
-                    lambda: self._closed or (self._newest is not None and self._newest > seen), timeout
-                ) and not self._closed
+                return (
+                    self._condition.wait_for(
+                        lambda: self._closed or (self._newest is not None and self._newest > seen), timeout
+                    )
+                    and not self._closed
+                )
             finally:
                 self._waiters -= 1
 
