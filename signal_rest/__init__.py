@@ -14,6 +14,7 @@ from .blueprints import register_blueprints
 from .extensions import Api
 from .receiving import webhooks
 from .receiving.inbox import Inbox
+from .receiving.push import PushService
 from .receiving.receiver import Receiver
 from .receiving.supervisor import Supervisor
 from .signal_cli import SignalCli
@@ -115,6 +116,13 @@ def _create_services(app, metrics):
         prune=prune,
     )
     supervisor = Supervisor(DaemonProcess(cli.runner), inbox, deliverer=deliverer, prune=prune)
+    push = PushService(
+        inbox,
+        cli.list_accounts,
+        connections=app.config["SIGNAL_REST_PUSH_CONNECTIONS"],
+        keepalive=app.config["SIGNAL_REST_PUSH_KEEPALIVE"],
+        send_timeout=app.config["SIGNAL_REST_PUSH_SEND_TIMEOUT"],
+    )
     app.extensions.update(
         {
             "signal_rest.state": state,
@@ -123,6 +131,7 @@ def _create_services(app, metrics):
             "signal_rest.signal_cli": cli,
             "signal_rest.receiver": receiver,
             "signal_rest.supervisor": supervisor,
+            "signal_rest.push": push,
         }
     )
 

@@ -40,7 +40,13 @@ ACCOUNTLESS_READS = {
     "metrics",
 }
 #: GET endpoints that change something (a read-only token may not use them)
-CONSUMING_GETS = {"Receive.receive", "Devices.qrcodelink", "Devices.qrcodelink_raw"}
+CONSUMING_GETS = {
+    "Receive.receive",
+    "Receive.receive_websocket",
+    "Receive.events",
+    "Devices.qrcodelink",
+    "Devices.qrcodelink_raw",
+}
 #: the schemes a 401 offers (each with realm "signal_rest")
 CHALLENGES = ("bearer", "basic")
 

@@ -82,6 +82,14 @@ SETTINGS = {
     "SIGNAL_REST_BIND": ("127.0.0.1:8080", str),
     "SIGNAL_REST_WORKERS": (2, int),
     "SIGNAL_REST_THREADS": (8, int),
+    # push connections (websocket, SSE) per gunicorn worker, on threads of their own beside the REST threads
+    "SIGNAL_REST_PUSH_CONNECTIONS": (64, int),
+    # seconds between two keep-alives of a push connection (websocket ping, SSE comment)
+    "SIGNAL_REST_PUSH_KEEPALIVE": (20.0, float),
+    # seconds a push client may take nothing before it is dropped (its messages stay in the inbox)
+    "SIGNAL_REST_PUSH_SEND_TIMEOUT": (10.0, float),
+    # the API level answered: 0.100 (POST /v2/send answers an object) or 0.101 (a list, as signalbot 2.1+ expects)
+    "SIGNAL_REST_API_LEVEL": ("0.100", _choice("0.100", "0.101")),
     # a `signal-rest receiver` runs: /v1/receive serves its inbox, webhooks are delivered
     "SIGNAL_REST_RECEIVER": (False, _boolean),
     # the accounts the receiver receives for (comma-separated); default: every account

@@ -177,3 +177,8 @@ def service_state():
 def inbox():
     """The app's :class:`receiving.inbox.Inbox`."""
     return current_app.extensions["signal_rest.inbox"]
+
+
+def push_service():
+    """The app's :class:`receiving.push.PushService`."""
+    return current_app.extensions["signal_rest.push"]

@@ -12,6 +12,7 @@ import os
 import shutil
 import sys
 import tempfile
+from concurrent import futures
 
 from gunicorn.workers.gthread import ThreadWorker as _GunicornThreadWorker
 
@@ -52,15 +53,32 @@ class ThreadWorker(_GunicornThreadWorker):
     handler asks it to stop; the loop then shuts the pool down and exits, outside any handler.
     """
 
+    def get_thread_pool(self):
+        """The REST threads plus one per push connection (SIGNAL_REST_PUSH_CONNECTIONS), so that
+        websocket and SSE clients, which hold a thread each while connected, never take a REST one."""
+        return futures.ThreadPoolExecutor(max_workers=self.cfg.threads + _settings["SIGNAL_REST_PUSH_CONNECTIONS"])
+
+    def handle_exit(self, sig, frame):
+        """SIGTERM: stop gracefully, and end the push sessions at once (clients reconnect elsewhere)."""
+        super().handle_exit(sig, frame)
+        self.method_queue.defer(_close_push_sessions)
+
     def handle_quit(self, sig, frame):
         """Ask the worker's loop to quit at once (the queue it uses is safe in a signal handler)."""
         self.alive = False
         self.method_queue.defer(self._quit)
 
     def _quit(self):
+        _close_push_sessions()
         self.cfg.worker_int(self)
         self.tpool.shutdown(wait=False)
         sys.exit(0)
+
+
+def _close_push_sessions():
+    from signal_rest.receiving import push
+
+    push.close_all()
 
 
 def when_ready(server):

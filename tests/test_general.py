@@ -31,12 +31,40 @@ def test_about(client, fake, fake_version):
         "versions": ["v1", "v2"],
         "build": 2,
         "mode": "normal",
-        "version": signal_rest.__version__,
+        "signal_cli_mode": "normal",
+        "version": "0.100.0",
+        "signal_rest": signal_rest.__version__,
         "signal_cli": fake_version,
         "signal_cli_supported": fake_version != "0.13.19",
         "signal_cli_warning": WARNING_0_13_19 if fake_version == "0.13.19" else None,
         "capabilities": {"v2/send": ["quotes", "mentions"]},
     }
+
+
+@pytest.mark.parametrize(
+    ("settings", "mode", "version"),
+    [
+        ({}, "normal", "0.100.0"),
+        ({"SIGNAL_REST_API_LEVEL": "0.101"}, "normal", "0.101.0"),
+        # the receiver fills the inbox: the websocket is served, so clients are told json-rpc
+        ({"SIGNAL_REST_RECEIVER": True, "SIGNAL_REST_API_LEVEL": "0.101"}, "json-rpc", "0.101.0"),
+    ],
+)
+@pytest.mark.service_modes("normal")
+def test_about_reports_the_api_level_and_json_rpc_when_pushing(make_app, settings, mode, version):
+    body = make_app(**settings).test_client().get("/v1/about").get_json()
+    assert (body["mode"], body["signal_cli_mode"], body["version"]) == (mode, "normal", version)
+
+
+def test_about_in_json_rpc_mode_says_json_rpc(make_app, service_mode):
+    body = make_app().test_client().get("/v1/about").get_json()
+    reported = "json-rpc" if service_mode == "json-rpc" else "normal"
+    assert (body["mode"], body["signal_cli_mode"]) == (reported, service_mode)
+
+
+def test_an_unknown_api_level_is_refused(make_app):
+    with pytest.raises(ValueError, match="SIGNAL_REST_API_LEVEL"):
+        make_app(SIGNAL_REST_API_LEVEL="0.99")
 
 
 @pytest.mark.parametrize(

@@ -103,6 +103,16 @@ def test_send_text(client, fake):
     assert fake.sent_messages()[-1]["message"] == "Hello -h --config=/etc"
 
 
+@pytest.mark.parametrize(("level", "listed"), [("0.100", False), ("0.101", True)])
+def test_send_answers_the_shape_of_the_api_level(make_app, fake, level, listed):
+    response = send(make_app(SIGNAL_REST_API_LEVEL=level).test_client(), recipients=[OTHER], message="hi")
+    assert response.status_code == 201
+    timestamp = sent_timestamp(fake)
+    result = {"timestamp": timestamp, "timestamps": {timestamp: {"recipients": [OTHER]}}}
+    assert response.get_json() == ([result] if listed else result)
+    assert len(fake.sent_messages()) == 1
+
+
 def test_mixed_recipients_in_one_signal_cli_call(client, fake):
     first = fake.add_group(ACCOUNT, members=[OTHER])
     second = fake.add_group(ACCOUNT, name="Two", members=[THIRD])

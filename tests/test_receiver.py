@@ -300,7 +300,8 @@ def test_make_run_starts_and_stops_the_receiver_or_the_daemon_with_gunicorn(fake
     try:
         wait_for(lambda: _health(port) == 204, 60, "gunicorn")
         about = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/about").read())
-        assert about["mode"] == mode
+        # the websocket is served in both: clients are told json-rpc, and how signal-cli runs apart
+        assert (about["mode"], about["signal_cli_mode"]) == ("json-rpc", mode)
         wait_for(lambda: _status(port)["waiting"] == 3, 30, "the receiver to store the messages")
         received = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/receive/{ACCOUNT}?timeout=0").read())
         assert [m["envelope"]["dataMessage"]["message"] for m in received] == ["a-0", "a-1", "a-2"]

@@ -6,6 +6,7 @@ from ..config import VERSION
 from ..errors import ServiceUnhealthy, health_response
 from ..extensions import Blueprint, signal_cli
 from ..schemas.general import AboutSchema, HealthQueryArgsSchema, HealthSchema
+from .receive import receiving_in_background
 
 blp = Blueprint("General", __name__, description="What the service is and whether it is up.")
 
@@ -16,7 +17,13 @@ CAPABILITIES = {"v2/send": ["quotes", "mentions"]}
 @blp.route("/v1/about")
 @blp.response(200, AboutSchema)
 def about():
-    """Describe the service: API versions, its version and signal-cli's.
+    """Describe the service: API versions, its API level and signal-cli's version.
+
+    `version` is the standard API's release this service answers like (SIGNAL_REST_API_LEVEL:
+    0.100.0, or 0.101.0 where POST /v2/send answers a list), `signal_rest` its own version.
+    `mode` is "json-rpc" whenever messages are pushed over the websocket of GET /v1/receive
+    (json-rpc mode, or normal mode with the receiver), so that clients such as signalbot and
+    pysignalclirestapi use it; `signal_cli_mode` says how signal-cli runs (normal or json-rpc).
 
     signal-cli's version is asked once and remembered, so this never starts signal-cli per call.
     `signal_cli_supported` says whether that signal-cli can work with Signal's servers today
@@ -28,8 +35,10 @@ def about():
     return {
         "versions": ["v1", "v2"],
         "build": 2,
-        "mode": signal_cli().mode,
-        "version": VERSION,
+        "mode": "json-rpc" if receiving_in_background() else "normal",
+        "signal_cli_mode": signal_cli().mode,
+        "version": f"{current_app.config['SIGNAL_REST_API_LEVEL']}.0",
+        "signal_rest": VERSION,
         "signal_cli": found.version,
         "signal_cli_supported": found.supported,
         "signal_cli_warning": found.warning,

@@ -1,5 +1,7 @@
 """Messages: sending text, attachments, mentions, styles, quotes, stickers, edits and previews."""
 
+import json
+
 from flask import current_app
 
 from ..attachments import materialized
@@ -73,14 +75,21 @@ def send_message(data, target=None):
 
 @blp.route("/v2/send", methods=["POST"])
 @blp.arguments(SendMessageSchema)
-@blp.response(201, SendResultSchema)
+@blp.response(201, SendResultSchema, description="The result; with API level 0.101 a list of it.")
 def send_v2(data):
     """Send a message to any mix of numbers, UUIDs, usernames and groups.
 
     Attachments are base64 or data URIs (`data:<mime>;filename=<name>;base64,<data>`); mentions,
     styled text, quotes, stickers, edits, link previews and view-once messages are supported.
+    With SIGNAL_REST_API_LEVEL=0.101 the answer is a list holding the result, as the standard
+    API answers since 0.101 (signalbot 2.1 and later expect it).
     """
-    return send_message(data)
+    sent = send_message(data)
+    if current_app.config["SIGNAL_REST_API_LEVEL"] == "0.101":
+        return current_app.response_class(
+            json.dumps(SendResultSchema(many=True).dump([sent])), status=201, mimetype="application/json"
+        )
+    return sent
 
 
 @blp.route("/v1/send/<recipient:recipient>", methods=["POST"])

@@ -1,14 +1,22 @@
-"""Receive: messages that arrived for an account, handed out once each."""
+"""Receive: messages that arrived for an account: polled (each handed out once to the pollers) or
+pushed (a websocket upgrade of the same URL, or Server-Sent Events), see :mod:`receiving.push`."""
 
 import logging
 import socket
 import time
 
-from flask import current_app, request
+from flask import Response, current_app, request
+from werkzeug.exceptions import BadRequest, NotFound, ServiceUnavailable
 
-from ..extensions import Blueprint, inbox, signal_cli
-from ..receiving import spool, webhooks
-from ..schemas.receive import ReceivedSchema, ReceiveQueryArgsSchema, ReceiveStatusSchema
+from ..extensions import Blueprint, inbox, push_service, signal_cli
+from ..receiving import push, spool, webhooks
+from ..schemas.receive import (
+    EventsHeadersSchema,
+    PushQueryArgsSchema,
+    ReceivedSchema,
+    ReceiveQueryArgsSchema,
+    ReceiveStatusSchema,
+)
 
 blp = Blueprint("Receive", __name__, description="Messages that arrived for an account.")
 log = logging.getLogger(__name__)
@@ -108,3 +116,72 @@ def receive_status(number):
 def receiving_in_background():
     """Whether something fills the inbox on its own: the receiver, or json-rpc mode's daemon."""
     return current_app.config["SIGNAL_REST_RECEIVER"] or signal_cli().mode == "json-rpc"
+
+
+# -- push --------------------------------------------------------------------------------------------
+
+
+def _open_push(number):
+    """Check that push can be served for ``number`` and take a connection slot (before any upgrade)."""
+    if not receiving_in_background():
+        raise BadRequest(
+            "Push receive needs something that receives on its own: json-rpc mode, or the receiver "
+            "(SIGNAL_REST_RECEIVER=true). Poll GET /v1/receive instead."
+        )
+    try:
+        return push_service().open(number)
+    except push.UnknownAccount as error:
+        raise NotFound(str(error)) from None
+    except push.PushFull as error:
+        raise ServiceUnavailable(f"{error}; try again later.", retry_after=5) from None
+
+
+class _HandedOver(Response):
+    """The answer to a websocket request once the websocket is over: the connection was the
+    websocket's, so nothing more is written (as flask-sock hands it back to each server)."""
+
+    def __init__(self, mode):
+        super().__init__()
+        self.mode = mode
+
+    def __call__(self, environ, start_response):
+        if self.mode == "gunicorn":
+            # gunicorn takes this as "the connection is closed"
+            raise StopIteration()
+        return super().__call__(environ, start_response)
+
+
+def receive_websocket(number):
+    """The websocket form of GET /v1/receive: one text frame per message (see receiving.push)."""
+    args = blp.ARGUMENTS_PARSER.parse(PushQueryArgsSchema(), request, location="query")
+    release = _open_push(number)
+    return _HandedOver(push_service().serve_websocket(request.environ, number, args.get("since"), release))
+
+
+@blp.record
+def _add_websocket_rule(state):
+    # a websocket upgrade of GET /v1/receive/{number} matches this rule, a plain GET the polling view
+    state.add_url_rule("/v1/receive/<number:number>", "receive_websocket", receive_websocket, websocket=True)
+
+
+@blp.route("/v1/events/<number:number>")
+@blp.arguments(PushQueryArgsSchema, location="query")
+@blp.arguments(EventsHeadersSchema, location="headers")
+@blp.response(200, content_type="text/event-stream", description="An event per message, as it arrives.")
+def events(args, headers, number):
+    """Stream the messages of an account as Server-Sent Events, as they arrive.
+
+    Each event's `id` is the message's inbox id and its data the message as signal-cli reports it,
+    with `inbox_id` added. A reconnecting client resumes with `Last-Event-ID` (or `since`); without
+    either it starts after the last message pushed to any websocket or SSE client of the account.
+    Comments keep the connection alive. Messages are not taken from GET /v1/receive's pollers.
+    """
+    since = headers.get("last_event_id", args.get("since"))
+    release = _open_push(number)
+    sock = request.environ.get("gunicorn.socket") or request.environ.get("werkzeug.socket")
+    body = push_service().events(number, since, release, sock)
+    response = current_app.response_class(body, mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-cache"
+    # nginx and others buffer responses unless told not to
+    response.headers["X-Accel-Buffering"] = "no"
+    return response

@@ -7,7 +7,9 @@ that carry it there are :mod:`signal_rest.receiving.spool`).
 Each envelope is stored exactly once (keyed by account and the hash of signal-cli's line), with
 its arrival time and the line unchanged. ``GET /v1/receive`` hands out what has not been handed
 out yet, oldest first, marking it in the same transaction. Webhook deliveries are rows created in
-the transaction that stores the envelope, so none can be forgotten.
+the transaction that stores the envelope, so none can be forgotten. Push clients (websocket, SSE)
+read by id instead, without taking anything from the pollers; each account's push cursor is the
+last id written to one of them, where a client that names no ``since`` starts.
 """
 
 import contextlib
@@ -19,7 +21,7 @@ import time
 import uuid
 from pathlib import Path
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: schema version -> the statements that bring the previous version to it
 _MIGRATIONS = {
@@ -62,6 +64,12 @@ _MIGRATIONS = {
             last_delivered_at REAL,
             last_error TEXT,
             last_error_at REAL
+        )""",
+    ],
+    3: [
+        """CREATE TABLE push_cursors (
+            account TEXT PRIMARY KEY,
+            last_id INTEGER NOT NULL
         )""",
     ],
 }
@@ -212,6 +220,38 @@ class Inbox:
         """Make envelopes that could not be handed out (the client was gone) wait again."""
         with self._transaction() as connection:
             connection.executemany("UPDATE envelopes SET handed_out_at = NULL WHERE id = ?", [(i,) for i in ids])
+
+    # -- push clients --
+
+    def read_after(self, account, after, limit=100):
+        """Up to ``limit`` envelopes of ``account`` with an id above ``after``, oldest first, as
+        (id, line); reading takes nothing from the pollers."""
+        return (
+            self._connection()
+            .execute(
+                "SELECT id, line FROM envelopes WHERE account = ? AND id > ? ORDER BY id LIMIT ?",
+                (account, after, limit),
+            )
+            .fetchall()
+        )
+
+    def last_id(self):
+        """The id of the newest envelope of any account (0 when there is none)."""
+        return self._connection().execute("SELECT COALESCE(MAX(id), 0) FROM envelopes").fetchone()[0]
+
+    def push_cursor(self, account):
+        """The last id written to a push client of ``account`` (0: none yet)."""
+        row = self._connection().execute("SELECT last_id FROM push_cursors WHERE account = ?", (account,)).fetchone()
+        return row[0] if row else 0
+
+    def pushed(self, account, envelope_id):
+        """Record that a push client of ``account`` got everything up to ``envelope_id``."""
+        with self._transaction() as connection:
+            connection.execute(
+                "INSERT INTO push_cursors (account, last_id) VALUES (?, ?)"
+                " ON CONFLICT (account) DO UPDATE SET last_id = MAX(last_id, excluded.last_id)",
+                (account, envelope_id),
+            )
 
     def waiting(self, account):
         """How many envelopes of ``account`` wait to be handed out."""
@@ -373,11 +413,14 @@ class Inbox:
     # -- retention --
 
     def prune(self, *, max_age=None, max_count=None, attachments_dir=None):
-        """Forget envelopes that are handed out and delivered, older than ``max_age`` seconds or beyond
-        the newest ``max_count`` per account; also delete their downloaded attachments."""
+        """Forget envelopes that are handed out (to a poller or a push client) and delivered, older than
+        ``max_age`` seconds or beyond the newest ``max_count`` per account; also delete their
+        downloaded attachments."""
         now = time.time()
         finished = (
-            "handed_out_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.envelope_id = envelopes.id"
+            "(handed_out_at IS NOT NULL OR id <= (SELECT COALESCE(MAX(p.last_id), 0) FROM push_cursors p"
+            " WHERE p.account = envelopes.account))"
+            " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.envelope_id = envelopes.id"
             " AND d.delivered_at IS NULL AND d.abandoned_at IS NULL)"
         )
         with self._transaction() as connection:

@@ -10,8 +10,10 @@ class AboutSchema(Schema):
 
     versions = fields.List(fields.String())
     build = fields.Integer()
-    mode = fields.String()
-    version = fields.String()
+    mode = fields.String(metadata={"description": "json-rpc when GET /v1/receive is served as a websocket."})
+    signal_cli_mode = fields.String(metadata={"description": "How signal-cli runs: normal or json-rpc."})
+    version = fields.String(metadata={"description": "The API level: 0.100.0 or 0.101.0 (SIGNAL_REST_API_LEVEL)."})
+    signal_rest = fields.String(metadata={"description": "This service's own version."})
     signal_cli = fields.String(allow_none=True, metadata={"description": "signal-cli's version (null: unknown)."})
     signal_cli_supported = fields.Boolean(
         allow_none=True,

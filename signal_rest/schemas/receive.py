@@ -26,6 +26,24 @@ class ReceiveQueryArgsSchema(Schema):
     send_read_receipts = fields.Boolean(load_default=False)
 
 
+class PushQueryArgsSchema(ReceiveQueryArgsSchema):
+    """Where a push client (websocket, Server-Sent Events) starts; the polling options are accepted."""
+
+    since = WholeNumber(
+        validate=validate.Range(min=0, error="An inbox id: a whole number, 0 or more."),
+        metadata={"description": "Start after this inbox id (default: after the last one pushed)."},
+    )
+
+
+class EventsHeadersSchema(Schema):
+    """The id of the last event an SSE client got, sent again when it reconnects."""
+
+    last_event_id = WholeNumber(
+        data_key="Last-Event-ID",
+        validate=validate.Range(min=0, error="An inbox id: a whole number, 0 or more."),
+    )
+
+
 class ReceivedSchema(Schema):
     """One received envelope, exactly as signal-cli reports it."""
 
