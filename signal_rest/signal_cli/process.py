@@ -11,6 +11,7 @@ group is killed. A receive writes into a spool file that survives this process, 
 handed on as soon as it is written; ``link`` keeps running in the background until it is scanned.
 """
 
+import concurrent.futures
 import contextlib
 import fcntl
 import json
@@ -67,9 +68,9 @@ GLOBAL_CONFIG = {
 
 #: runs ``argv[2:]`` with the parent-death signal set (SIGTERM when the thread that started it
 #: ends), or not at all if that parent is already gone; a launcher rather than a ``preexec_fn``,
-#: which is unsafe in a process with threads. gunicorn's gthread workers run requests in a pool
-#: whose threads live as long as the worker, and the receiver and the supervisor start signal-cli
-#: from their main thread, so "the thread ends" means "the process ends" for every caller.
+#: which is unsafe in a process with threads. Every child is started by one thread of the process
+#: that lives as long as it (:func:`popen`), so "the thread ends" means "the process ends" under
+#: any server: gunicorn's thread pool, or a server with a thread per request (Flask's own).
 _DIE_WITH_PARENT = (
     "import ctypes, os, sys\n"
     "ctypes.CDLL(None).prctl(1, 15)\n"
@@ -84,6 +85,24 @@ def dying_with_parent(argv):
     if not sys.platform.startswith("linux"):
         return list(argv)
     return [sys.executable, "-S", "-E", "-c", _DIE_WITH_PARENT, str(os.getpid()), *argv]
+
+
+_starter = None
+_starter_pid = None
+_starter_lock = threading.Lock()
+
+
+def popen(argv, **options):
+    """``subprocess.Popen(dying_with_parent(argv), **options)``, started by this process's starter
+    thread, so that the parent-death signal follows the process, not the calling thread."""
+    global _starter, _starter_pid
+    with _starter_lock:
+        if _starter is None or _starter_pid != os.getpid():
+            # one per process: a forked worker does not inherit its parent's thread
+            _starter = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="signal-cli-starter")
+            _starter_pid = os.getpid()
+        starter = _starter
+    return starter.submit(subprocess.Popen, dying_with_parent(argv), **options).result()
 
 
 def _why_not_runnable(binary):
@@ -248,8 +267,8 @@ class ProcessRunner:
                 argv=redacted,
             )
         try:
-            return subprocess.Popen(
-                dying_with_parent(argv),
+            return popen(
+                argv,
                 stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
                 stdout=subprocess.PIPE if stdout is None else stdout,
                 stderr=subprocess.PIPE,
