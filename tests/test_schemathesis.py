@@ -60,6 +60,9 @@ SCHEMA = schemathesis.openapi.from_dict(SPEC)
 METHODS = ("get", "put", "post", "delete", "patch")
 OPERATIONS = [(method.upper(), path) for path, item in SPEC["paths"].items() for method in item if method in METHODS]
 
+#: operations whose success is an endless stream, which this test's app (without the receiver) refuses
+#: with a 400 before it starts: their checks run on those answers, the streams in tests/test_push.py
+ENDLESS_STREAMS = {("GET", "/v1/events/{number}")}
 #: requests per operation: enough to find the bugs, few enough for CI
 MAX_EXAMPLES = 25
 #: signal-cli's time limit in these tests: every fake run takes a fraction of a second
@@ -402,5 +405,8 @@ def test_operation_conforms_to_its_documentation(api_app, known_state, fake_vers
         case.validate_response(response, checks=checks)
 
     run()
+    if (method, path) in ENDLESS_STREAMS:
+        assert set(statuses) <= {400, 404}, sorted(set(statuses))
+        return
     # the operation was really exercised: some request got past validation
     assert any(status < 400 or status in (404, 501) for status in statuses), sorted(set(statuses))
