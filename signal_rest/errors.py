@@ -20,6 +20,7 @@ from werkzeug.datastructures import Headers
 
 from . import signal_cli as sc
 from .attachments import DiskFull, StorageError
+from .receiving import push
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,9 @@ STATUS_FOR_ERROR = {
     NoAccount: 400,
     ServiceUnhealthy: 503,
     DiskFull: 507,
+    push.NotServed: 400,
+    push.UnknownAccount: 404,
+    push.PushFull: 503,
     StorageError: 503,
     sc.NotFound: 404,
     sc.UserError: 400,
@@ -250,6 +254,12 @@ def handle_storage_error(error):
     return error_response(status_for(error), str(error))
 
 
+def handle_push_error(error):
+    """A push connection that cannot be opened (before any upgrade); a full worker says when to retry."""
+    status = status_for(error)
+    return error_response(status, str(error), headers={"Retry-After": "5"} if status == 503 else None)
+
+
 def handle_unexpected_error(error):
     """Last resort: log the traceback, answer 500 in the one shape."""
     log.exception("unhandled error", exc_info=error)
@@ -262,4 +272,5 @@ def register_error_handlers(app):
     app.register_error_handler(NoAccount, handle_no_account)
     app.register_error_handler(ServiceUnhealthy, handle_service_unhealthy)
     app.register_error_handler(StorageError, handle_storage_error)
+    app.register_error_handler(push.PushError, handle_push_error)
     app.register_error_handler(Exception, handle_unexpected_error)

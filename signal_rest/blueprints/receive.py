@@ -6,10 +6,9 @@ import socket
 import time
 
 from flask import Response, current_app, request
-from werkzeug.exceptions import BadRequest, NotFound, ServiceUnavailable
 
 from ..extensions import Blueprint, inbox, push_service, signal_cli
-from ..receiving import push, spool, webhooks
+from ..receiving import spool, webhooks
 from ..schemas.receive import (
     EventsHeadersSchema,
     PushQueryArgsSchema,
@@ -123,17 +122,7 @@ def receiving_in_background():
 
 def _open_push(number):
     """Check that push can be served for ``number`` and take a connection slot (before any upgrade)."""
-    if not receiving_in_background():
-        raise BadRequest(
-            "Push receive needs something that receives on its own: json-rpc mode, or the receiver "
-            "(SIGNAL_REST_RECEIVER=true). Poll GET /v1/receive instead."
-        )
-    try:
-        return push_service().open(number)
-    except push.UnknownAccount as error:
-        raise NotFound(str(error)) from None
-    except push.PushFull as error:
-        raise ServiceUnavailable(f"{error}; try again later.", retry_after=5) from None
+    return push_service().open(number, receiving_in_background())
 
 
 class _HandedOver(Response):

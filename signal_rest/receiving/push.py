@@ -97,7 +97,19 @@ class InboxWatcher:
             time.sleep(self.interval)
 
 
-class PushFull(Exception):
+class PushError(Exception):
+    """Raised when a push connection cannot be opened (the error table gives each its status)."""
+
+
+class NotServed(PushError):
+    """Raised when nothing receives in the background, so there is nothing to push."""
+
+
+class UnknownAccount(PushError):
+    """Raised when a push client asks for an account that is not in the config dir."""
+
+
+class PushFull(PushError):
     """Raised when every push connection of this process is taken."""
 
 
@@ -113,7 +125,7 @@ class PushSlots:
         """Take a slot; returns the function that gives it back (idempotent). Raises PushFull."""
         with self._lock:
             if self.in_use >= self.size:
-                raise PushFull(f"all {self.size} push connections of this worker are in use")
+                raise PushFull(f"All {self.size} push connections of this worker are in use; try again later.")
             self.in_use += 1
         given_back = threading.Event()
 
@@ -214,10 +226,6 @@ def close_all():
         service.close()
 
 
-class UnknownAccount(Exception):
-    """Raised when a push client asks for an account that is not in the config dir."""
-
-
 class PushService:
     """The push side of one process: its watcher, its connection slots, and the sessions.
 
@@ -235,11 +243,17 @@ class PushService:
         self.send_timeout = send_timeout
         _SERVICES.add(self)
 
-    def open(self, account):
-        """Check that ``account`` exists and take a slot; returns the function that gives it back.
+    def open(self, account, receiving):
+        """Check that push can be served for ``account`` (``receiving``: something fills the inbox
+        on its own) and take a slot; returns the function that gives it back.
 
-        Raises UnknownAccount or PushFull.
+        Raises NotServed, UnknownAccount or PushFull.
         """
+        if not receiving:
+            raise NotServed(
+                "Push receive needs something that receives on its own: json-rpc mode, or the receiver "
+                "(SIGNAL_REST_RECEIVER=true). Poll GET /v1/receive instead."
+            )
         if account not in self.accounts:
             raise UnknownAccount(f"{account} is not an account of this service.")
         return self.slots.take()
