@@ -188,7 +188,7 @@ def signal_cli_error_message(error):
     return message
 
 
-def _flatten(messages, prefix=""):
+def flatten_messages(messages, prefix=""):
     """marshmallow's nested error dict as ``{"a.b[0]": ["problem"]}``."""
     flat = {}
     if isinstance(messages, dict):
@@ -199,12 +199,12 @@ def _flatten(messages, prefix=""):
                 name = f"{prefix}[{key}]"
             else:
                 name = f"{prefix}.{key}" if prefix else str(key)
-            flat.update(_flatten(value, name))
+            flat.update(flatten_messages(value, name))
     elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
         flat[prefix or "body"] = messages
     elif isinstance(messages, list):
         for index, value in enumerate(messages):
-            flat.update(_flatten(value, f"{prefix}[{index}]"))
+            flat.update(flatten_messages(value, f"{prefix}[{index}]"))
     else:
         flat[prefix or "body"] = [str(messages)]
     return flat
@@ -224,7 +224,7 @@ def handle_http_exception(error):
             for value in messages.values():
                 merged.update(value if isinstance(value, dict) else {"body": value})
             messages = merged
-        errors = _flatten(messages)
+        errors = flatten_messages(messages)
         message = " ".join(f"{field}: {' '.join(problems)}" for field, problems in errors.items())
         return error_response(400 if error.code in (400, 422) else error.code, message, errors=errors, headers=headers)
     message = data.get("message") or _HTTP_MESSAGES.get(error.code) or error.description

@@ -8,7 +8,7 @@ import marshmallow as ma
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
 
-from ..errors import _flatten
+from ..errors import flatten_messages
 
 
 def load(schema, values):
@@ -16,7 +16,7 @@ def load(schema, values):
     try:
         return schema.load(values), None
     except ma.ValidationError as error:
-        problems = _flatten(error.messages)
+        problems = flatten_messages(error.messages)
         return None, " ".join(f"{field}: {' '.join(texts)}" for field, texts in problems.items())
 
 
