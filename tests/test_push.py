@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fake_signal_cli import message_line
@@ -112,6 +113,19 @@ def served(server, port):
     with open("/proc/net/tcp") as table:
         rows = [line.split() for line in table.readlines()[1:]]
     return any((row[1].split(":")[1], row[2].split(":")[1]) == wanted and row[3] in ("01", "08") for row in rows)
+
+
+def fill_the_pool(server, threads=2):
+    """Make the worker's thread pool as large as it can grow (its REST threads plus the one push
+    connection: a websocket and ``threads`` long-polls at once), so that what is counted afterwards
+    cannot grow by a pool thread started late. Needs an empty poll queue for ACCOUNT."""
+    with websocket(server):
+        with ThreadPoolExecutor(threads) as polls:
+            answers = [
+                polls.submit(server.request, "GET", f"/v1/receive/{ACCOUNT}?timeout=2", headers=AUTH)
+                for _ in range(threads)
+            ]
+            assert [answer.result()[0] for answer in answers] == [200] * threads
 
 
 def settled(pid, baseline, timeout=15):
@@ -268,6 +282,7 @@ def test_a_client_that_never_reads_is_dropped_and_nothing_is_lost(tmp_path, fake
     # cannot grow past its REST threads plus one, so growth from one stuck client to the next is a leak
     with start(tmp_path, fake_bin, config_dir, SIGNAL_REST_PUSH_CONNECTIONS=1) as server:
         (worker,) = server.worker_pids()
+        fill_the_pool(server)
         store(inbox, "warm-up")
         texts = [f"big-{n}-" + "x" * 20000 for n in range(60)]
         store(inbox, *texts)
@@ -309,6 +324,7 @@ def test_garbage_frames_close_the_connection_and_leak_nothing(tmp_path, fake_bin
     # (whose threads stay, each with its SQLite connection) cannot grow past its REST threads plus one
     with start(tmp_path, fake_bin, config_dir, SIGNAL_REST_PUSH_CONNECTIONS=1) as server:
         (worker,) = server.worker_pids()
+        fill_the_pool(server)
         bad_clients(server)
         # what stays after one round must not grow with more rounds
         baseline = resources(worker)
