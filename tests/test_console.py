@@ -221,6 +221,19 @@ def test_the_accounts_page_lists_devices_and_warns_of_an_old_signal_cli(make_app
     assert b'id="signal-cli-version">0.14.6<' in page.data
 
 
+@pytest.mark.service_modes("normal", "json-rpc")
+def test_the_accounts_page_lists_an_account_not_registered_with_what_to_do(client, fake):
+    # signal-cli's listAccounts leaves it out; its data/accounts.json (which the fake keeps too) has it
+    fake.add_account(NEW_NUMBER, registered=False)
+    page = client.get("/console/")
+    assert page.status_code == 200
+    section = page.data.split(NEW_NUMBER.encode(), 1)[1].split(b"</section>", 1)[0]
+    assert b"account-not-registered" in section and b"Not registered with Signal" in section
+    assert b'href="/console/register"' in section and b'href="/console/link"' in section
+    # the registered one beside it still shows its devices
+    assert ACCOUNT.encode() in page.data and f"Devices of {ACCOUNT}".encode() in page.data
+
+
 @pytest.mark.fake_signal_cli("0.13.19")
 def test_the_accounts_page_warns_of_a_signal_cli_too_old(client):
     page = client.get("/console/")

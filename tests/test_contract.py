@@ -60,6 +60,7 @@ RUN_DIRECTLY = {
     "health_checks",
     "version",
     "list_accounts",
+    "local_accounts",
     "delete_local_data",
     "run",
     "argv",
@@ -153,6 +154,14 @@ def test_real_signal_cli_version_is_the_provisioned_one(real_cli):
 
 
 def test_real_signal_cli_lists_no_accounts(real_cli):
+    assert real_cli.list_accounts() == [] and real_cli.local_accounts() == []
+
+
+def test_an_account_whose_registration_did_not_finish_is_in_signal_clis_files_only(real_cli):
+    # offline the registration fails at Signal's servers, after signal-cli has created the account
+    with pytest.raises(sc.ServerError):
+        real_cli.register(ACCOUNT)
+    assert real_cli.local_accounts() == [ACCOUNT]
     assert real_cli.list_accounts() == []
 
 

@@ -59,15 +59,21 @@ def sign_out():
 
 @blp.route("/")
 def accounts():
-    """Every account with its devices, and the signal-cli in use (with a warning when it is too old)."""
+    """Every account, registered or not, with its devices, and the signal-cli in use (with a warning
+    when it is too old)."""
     cli = signal_cli()
     listed, error = _accounts()
     rows = []
     for number in listed:
         try:
-            rows.append({"number": number, "devices": cli.list_devices(number), "error": None})
+            rows.append({"number": number, "registered": True, "devices": cli.list_devices(number), "error": None})
         except SignalCliError as failure:
-            rows.append({"number": number, "devices": [], "error": signal_cli_error_message(failure)})
+            message = signal_cli_error_message(failure)
+            rows.append({"number": number, "registered": True, "devices": [], "error": message})
+    if error is None:
+        # signal-cli lists only registered accounts; one whose registration was not finished is in its files
+        unfinished = [number for number in access.visible(cli.local_accounts()) if number not in listed]
+        rows += [{"number": number, "registered": False, "devices": [], "error": None} for number in unfinished]
     return render_template("console/accounts.html", rows=rows, error=error, support=cli.support())
 
 

@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from . import commands, daemon, grammar, jsonrpc, status
+from . import commands, daemon, files, grammar, jsonrpc, status
 from .errors import BadOutput, ConfigDirUnusable, NotFound, NotSupported, SignalCliError, SignalCliTimeout
 from .process import ProcessRunner
 from .results import interpret, redact
@@ -214,8 +214,12 @@ class SignalCli:
     # -- accounts, registration, devices --
 
     def list_accounts(self):
-        """The numbers of the accounts in the config dir."""
+        """The numbers of the registered accounts in the config dir."""
         return [entry["number"] for entry in self.run(commands.list_accounts_command()) or []]
+
+    def local_accounts(self):
+        """Every number signal-cli keeps an account for, registered or not (read from its files)."""
+        return files.local_account_numbers(self.config_dir)
 
     def register(self, account, *, voice=False, captcha=None):
         """Start registering ``account``."""

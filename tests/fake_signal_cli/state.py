@@ -67,7 +67,28 @@ def modify_state(config_dir, fn):
         state = load_state(config_dir)
         result = fn(state)
         os.replace(state_temp_file(config_dir, state), os.path.join(config_dir, STATE_FILE))
+        write_accounts_file(config_dir, state)
         return result
+
+
+def write_accounts_file(config_dir, state):
+    """Keep ``data/accounts.json`` as signal-cli does: every account it keeps, registered or not
+    (AccountsStore, storage version 2: a numbered path, the environment, the number, the ACI)."""
+    accounts = [
+        {
+            "path": f"{100000 + index}",
+            "environment": "LIVE",
+            "number": number,
+            "uuid": entry.get("uuid") if entry.get("registered") else None,
+        }
+        for index, (number, entry) in enumerate(state.get("accounts", {}).items())
+    ]
+    data_dir = os.path.join(config_dir, "data")
+    os.makedirs(data_dir, exist_ok=True)
+    tmp = os.path.join(data_dir, f"accounts.json.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump({"accounts": accounts, "version": 2}, f, indent=2)
+    os.replace(tmp, os.path.join(data_dir, "accounts.json"))
 
 
 def append_log(config_dir, record):
