@@ -237,6 +237,8 @@ def test_plain_log_lines_carry_the_request_id(tmp_path, fake_bin, config_dir, fa
     crashed = [match for match, line in headed if line.endswith("unhandled error")]
     assert [(match["level"], match["id"]) for match in crashed] == [("ERROR", "req-about")]
     assert "RuntimeError: boom in version" in "\n".join(lines)
+    # signal-cli's multi-line stderr stayed in its record; only traceback lines continue one, indented
+    assert all(PLAIN_LINE.match(line) or line.startswith("    ") for line in lines), lines
 
 
 @pytest.mark.parametrize(("setting", "value"), [("SIGNAL_REST_LOG_FORMAT", "xml"), ("LOG_LEVEL", "verbose")])
