@@ -135,6 +135,8 @@ def _request_accounts():
     try:
         body = request_json()
     except ValueError:
+        # not JSON: the views' parser refuses it (a body too deep or with too large a number is
+        # refused here already, errors.RefusedBody, as it is everywhere)
         body = None
     if isinstance(body, dict) and isinstance(body.get("number"), str) and body["number"]:
         named.add(parse_phone_number(body["number"]) or body["number"])

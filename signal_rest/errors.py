@@ -29,6 +29,11 @@ class NoAccount(Exception):
     """Raised when a request names no account, none is configured and none can be chosen."""
 
 
+class RefusedBody(Exception):
+    """Raised when a request body is JSON the service will not take in: nested too deep, or holding a
+    number too large (its message says which)."""
+
+
 class ServiceUnhealthy(Exception):
     """Raised when a deep health check fails; ``checks`` says how each check went."""
 
@@ -40,6 +45,7 @@ class ServiceUnhealthy(Exception):
 #: failure -> HTTP status. The most specific class in an exception's MRO wins.
 STATUS_FOR_ERROR = {
     NoAccount: 400,
+    RefusedBody: 400,
     ServiceUnhealthy: 503,
     DiskFull: 507,
     push.NotServed: 400,
@@ -236,6 +242,11 @@ def handle_no_account(error):
     return error_response(status_for(error), str(error))
 
 
+def handle_refused_body(error):
+    """A request body too deep or with too large a number: the error body, naming the problem."""
+    return error_response(status_for(error), str(error), errors={"body": [str(error)]})
+
+
 def handle_service_unhealthy(error):
     """A failed deep health check: its own body (every check's outcome, as /v1/health gives it), not the error body."""
     return health_response("failing", error.checks, status_for(error))
@@ -270,6 +281,7 @@ def register_error_handlers(app):
     """Install the handlers (HTTP errors reach :func:`handle_http_exception` through the Api)."""
     app.register_error_handler(sc.SignalCliError, handle_signal_cli_error)
     app.register_error_handler(NoAccount, handle_no_account)
+    app.register_error_handler(RefusedBody, handle_refused_body)
     app.register_error_handler(ServiceUnhealthy, handle_service_unhealthy)
     app.register_error_handler(StorageError, handle_storage_error)
     app.register_error_handler(push.PushError, handle_push_error)

@@ -5,7 +5,11 @@ Content-Type says (or none), DELETE bodies are read too, unknown keys are ignore
 and ``[]`` mean "absent", and validation failures are 400 in the one error shape.
 """
 
+import itertools
 import json
+import math
+import operator
+import re
 import threading
 from collections.abc import Mapping
 
@@ -20,25 +24,102 @@ from . import config, errors
 
 #: bytes read from the request body at a time
 _BODY_SLICE = 1 << 20
+#: how deep arrays and objects may nest in a request body (the richest real body, a send with a
+#: quote, mentions and text styles, nests 4 levels)
+MAX_BODY_DEPTH = 64
+#: the most digits an integer in a request body may have (timestamps have 13, signal-cli's numbers
+#: are Java longs: at most 19)
+MAX_INTEGER_DIGITS = 32
+#: the longest text a non-integer number in a request body may have
+MAX_NUMBER_LENGTH = 64
+#: a JSON string (to its end, or to the end of the text when it is not closed). Possessive repeats:
+#: matching is linear in the text and keeps no backtracking state.
+_JSON_STRING = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+"?')
+#: every byte but the brackets, and the brackets as counts (an opening one 2, a closing one 0)
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
+_BRACKET_COUNTS = bytes.maketrans(b"[{]}", b"\x02\x02\x00\x00")
+
+
+def _check_depth(text):
+    """Raise :class:`errors.RefusedBody` if arrays and objects nest deeper than ``MAX_BODY_DEPTH``.
+
+    A scan of the text, not of parsed values: json's parser recurses once per level (a body nested
+    100,000 levels deep is a RecursionError in it), so the depth is measured before it runs, by
+    counting the brackets outside strings, without recursion and without a Python loop: the strings
+    are cut out (an attachment of 25 MB is one match), every byte but the brackets dropped, and the
+    depth after the k-th bracket is (2 × opening brackets so far) − k, a running sum. Text that is
+    not JSON is left for the parser to refuse.
+    """
+    brackets = _JSON_STRING.sub("", text).encode().translate(_BRACKET_COUNTS, _NOT_BRACKETS)
+    if max(map(operator.sub, itertools.accumulate(brackets), itertools.count(1)), default=0) > MAX_BODY_DEPTH:
+        raise errors.RefusedBody(
+            f"The request body nests deeper than {MAX_BODY_DEPTH} levels; send at most "
+            f"{MAX_BODY_DEPTH} levels of arrays and objects."
+        )
+
+
+def _parse_int(text):
+    if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise errors.RefusedBody(
+            f"The request body holds an integer of more than {MAX_INTEGER_DIGITS} digits; "
+            f"send integers of at most {MAX_INTEGER_DIGITS} digits."
+        )
+    return int(text)
+
+
+def _parse_float(text):
+    value = float(text)
+    if len(text) > MAX_NUMBER_LENGTH or not math.isfinite(value):
+        raise errors.RefusedBody(
+            f"The request body holds a number that is out of range or longer than {MAX_NUMBER_LENGTH} "
+            f"characters ({text[:20]}…); send finite numbers of ordinary size."
+        )
+    return value
+
+
+def _refuse_constant(name):
+    raise errors.RefusedBody(f"The request body holds {name}, which is not JSON; send finite numbers only.")
+
+
+def parse_body(text):
+    """``text`` parsed as JSON; raises :class:`errors.RefusedBody` for a body nested deeper than
+    ``MAX_BODY_DEPTH`` or holding a number beyond the limits above (``NaN`` and ``Infinity``
+    included), and ``json.JSONDecodeError`` for text that is not JSON.
+
+    Numbers are checked by the parser's hooks as they are read, so an integer of thousands of
+    digits is refused before Python converts it (which would be a ``ValueError`` past 4300 digits)
+    and no schema ever sees such a value.
+    """
+    _check_depth(text)
+    return json.loads(text, parse_int=_parse_int, parse_float=_parse_float, parse_constant=_refuse_constant)
 
 
 def request_json():
     """The request body parsed as JSON whatever its Content-Type (``missing`` when empty).
 
-    Read once per request. The body is read in slices into one buffer, decoded, and the bytes are
-    dropped before parsing, so a large body (an attachment of 25 MB) is held at most twice. Raises
-    ``ValueError`` (``json.JSONDecodeError`` or ``UnicodeDecodeError``) for a body that is not JSON.
+    Read once per request, by the token check and the views' parser alike. The body is read in
+    slices into one buffer, decoded, and the bytes are dropped before parsing, so a large body (an
+    attachment of 25 MB) is held at most twice. Raises ``ValueError`` (``json.JSONDecodeError`` or
+    ``UnicodeDecodeError``) for a body that is not JSON, :class:`errors.RefusedBody` (a 400) for
+    one :func:`parse_body` will not take in.
     """
     if "signal_rest_json" not in g:
         body = bytearray()
         while chunk := request.stream.read(_BODY_SLICE):
             body += chunk
-        if not body or body.isspace():
-            g.signal_rest_json = core.missing
-        else:
-            text = body.decode("utf-8-sig")
-            del body
-            g.signal_rest_json = json.loads(text)
+        try:
+            if not body or body.isspace():
+                g.signal_rest_json = core.missing
+            else:
+                text = body.decode("utf-8-sig")
+                del body
+                g.signal_rest_json = parse_body(text)
+        except (ValueError, errors.RefusedBody) as exc:
+            # the stream is spent: a second reader (the views' parser after the token check) gets
+            # the same refusal, not an empty body
+            g.signal_rest_json = exc
+    if isinstance(g.signal_rest_json, Exception):
+        raise g.signal_rest_json
     return g.signal_rest_json
 
 

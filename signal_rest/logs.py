@@ -23,6 +23,50 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+#: what may not appear raw in a plain log line: C0 and C1 control characters (newline, carriage
+#: return, ESC of terminal sequences…) and the Unicode line and paragraph separators
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match):
+    char = match[0]
+    if char in _NAMED_ESCAPES:
+        return _NAMED_ESCAPES[char]
+    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+
+
+def escape_controls(text):
+    """``text`` with every control character shown as a visible escape (``\\n``, ``\\x1b``, ``\\u2028``)."""
+    return _CONTROL.sub(_escape, text)
+
+
+class PlainFormatter(logging.Formatter):
+    """One line per record: ``time LEVEL logger [request id] message``, whatever the message holds.
+
+    Client text (group and contact names, profile text, quotes) reaches messages through the logged
+    argv and signal-cli's stderr, so the whole formatted line is escaped: no record can span lines
+    or carry terminal sequences, and no line can begin with client text. A traceback keeps its
+    lines, each indented (and escaped), so none can be taken for a record.
+    """
+
+    def __init__(self):
+        super().__init__("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+
+    def formatMessage(self, record):
+        return escape_controls(super().formatMessage(record))
+
+    def formatException(self, ei):
+        return _indented(super().formatException(ei))
+
+    def formatStack(self, stack_info):
+        return _indented(super().formatStack(stack_info))
+
+
+def _indented(text):
+    return "\n".join("    " + escape_controls(line) for line in text.splitlines())
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request_id (and the exception)."""
 
@@ -54,7 +98,7 @@ def configure(level, log_format="plain"):
         if log_format == "json":
             handler.setFormatter(JsonFormatter())
         else:
-            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
+            handler.setFormatter(PlainFormatter())
     set_level(level)
 
 

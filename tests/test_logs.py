@@ -237,6 +237,8 @@ def test_plain_log_lines_carry_the_request_id(tmp_path, fake_bin, config_dir, fa
     crashed = [match for match, line in headed if line.endswith("unhandled error")]
     assert [(match["level"], match["id"]) for match in crashed] == [("ERROR", "req-about")]
     assert "RuntimeError: boom in version" in "\n".join(lines)
+    # signal-cli's multi-line stderr stayed in its record; only traceback lines continue one, indented
+    assert all(PLAIN_LINE.match(line) or line.startswith("    ") for line in lines), lines
 
 
 @pytest.mark.parametrize(("setting", "value"), [("SIGNAL_REST_LOG_FORMAT", "xml"), ("LOG_LEVEL", "verbose")])
@@ -286,3 +288,24 @@ def test_log_level_is_not_shared_between_data_dirs(make_app, tmp_path):
     elsewhere = make_app(SIGNAL_REST_DATA_DIR=str(tmp_path / "other-data")).test_client()
     assert elsewhere.get("/v1/configuration").get_json() == {"logging": {"level": "INFO"}}
     assert SERVICE_LOGGER.getEffectiveLevel() == logging.INFO
+
+
+# --- plain lines cannot be forged -------------------------------------------------------------------
+
+FORGED = "x\n2026-12-04 12:00:00,000 INFO signal_rest.auth [-] token accepted\r\x1b[2K\x1b[1G\u2028\x85 end"
+
+
+def test_plain_format_escapes_control_characters_and_indents_tracebacks():
+    from signal_rest.logs import PlainFormatter
+
+    record = logging.LogRecord("signal_rest.x", logging.WARNING, __file__, 1, "name %s", (FORGED,), None)
+    record.request_id = "-"
+    try:
+        raise RuntimeError(FORGED)
+    except RuntimeError:
+        record.exc_info = sys.exc_info()
+    lines = PlainFormatter().format(record).split("\n")
+    assert PLAIN_LINE.match(lines[0]), lines[0]
+    assert "x\\n2026-12-04" in lines[0] and "\\r\\x1b[2K\\x1b[1G\\u2028\\x85 end" in lines[0]
+    assert len(lines) > 2 and all(line.startswith("    ") for line in lines[1:]), lines
+    assert not any(re.search(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", line) for line in lines)
