@@ -1,6 +1,7 @@
 """Real push clients, unchanged, against a real gunicorn: a signalbot 2.2.1 bot on the websocket of
 GET /v1/receive/{number}, in normal mode with the receiver (``signal-rest receiver``) and in
-json-rpc mode (``signal-rest daemon``), messages queued in the fake signal-cli.
+json-rpc mode (``signal-rest daemon``), and pysignalclirestapi 0.3.25's websocket ``receive`` in json-rpc
+mode; messages are queued in the fake signal-cli.
 """
 
 import os
@@ -76,3 +77,25 @@ def test_a_signalbot_bot_answers_every_ping_once_across_a_worker_kill(tmp_path, 
                     process.kill()
                     process.wait()
         assert bot.returncode == 0
+
+
+def test_pysignalclirestapi_receive_in_json_rpc_mode_reads_the_websocket(tmp_path, fake_bin, config_dir, fake):
+    """pysignalclirestapi 0.3.25 sees ``"mode": "json-rpc"`` in /v1/about, so its ``receive`` opens the
+    websocket (``receive_ws``) with the polling form's query and collects frames until ``max_messages``."""
+    from pysignalclirestapi import SignalCliRestApi
+
+    settings = {"SIGNAL_CLI_BIN": fake_bin, "SIGNAL_CLI_CONFIG_DIR": config_dir, "SIGNAL_REST_MODE": "json-rpc"}
+    with Gunicorn(tmp_path / "gunicorn", workers=1, threads=4, **settings) as server:
+        daemon = subprocess.Popen([sys.executable, "-m", "signal_rest.cli", "daemon"], env=server.environment, cwd=ROOT)
+        try:
+            queue_pings(fake, range(3))
+            # the daemon is up once it has handed the messages out
+            wait_for(lambda: len(fake.deliveries(ACCOUNT)) >= 3, 60, "the daemon receiving")
+            api = SignalCliRestApi(server.url, ACCOUNT)
+            assert api.mode() == "json-rpc"
+            messages = api.receive(max_messages=3, timeout=30)
+        finally:
+            daemon.send_signal(signal.SIGTERM)
+            daemon.wait(20)
+    assert [m["envelope"]["dataMessage"]["message"] for m in messages] == ["ping 0", "ping 1", "ping 2"]
+    assert all(m["account"] == ACCOUNT and isinstance(m["inbox_id"], int) for m in messages)
