@@ -55,6 +55,10 @@ receive-latency  from FakeState.queue_messages to the message being in the inbox
             every 50 ms and the supervisor at its spool file every 50 ms, which bounds the latency
             from below (0-100 ms of it is waiting for those polls). Versus normal mode's receiver at
             its default 10 s interval: fewer messages, one every 3.7 s (not a divisor of 10 s).
+push        the same two paths ending at a websocket client of GET /v1/receive/{number} instead: from
+            FakeState.queue_messages to the frame, in json-rpc mode and in normal mode with the
+            receiver. Then, in json-rpc mode on one worker (4 threads), POST /v2/send latencies in
+            alternating rounds with no push client and with 50 idle websocket clients connected.
 """
 
 import argparse
@@ -87,6 +91,8 @@ from fake_signal_cli import FakeState, message_line, write_executable
 from fake_signal_cli.handlers.common import POLL_SECONDS as FAKE_POLL_SECONDS
 from gunicorn_server import LOOPBACK, REPO, Gunicorn
 from processes import child_pids
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect as websocket_connect
 
 from signal_rest import provision
 from signal_rest.receiving.supervisor import POLL as SPOOL_POLL_SECONDS
@@ -1329,6 +1335,112 @@ def bench_receive_latency(table, sizes, workdir):
             table.add(section, f"{label}: messages missing at the {place}", missing, digits=0, at_most=0)
 
 
+#: idle websocket clients held open while POST /v2/send is timed (push section)
+IDLE_PUSH_CLIENTS = 50
+
+
+def push_client(port):
+    """A websocket client on GET /v1/receive/ACCOUNT (no token: the bench configures none). A closed
+    connection's slot comes back within the push sessions' check interval (about a second), so a
+    503 "in use" is retried for a while."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return websocket_connect(f"ws://{LOOPBACK}:{port}/v1/receive/{ACCOUNT}", open_timeout=30)
+        except InvalidStatus as refused:
+            answer = refused.response
+            if answer.status_code != 503 or time.monotonic() > deadline:
+                body = bytes(answer.body[:300])
+                raise BenchError(f"the websocket handshake answered {answer.status_code}: {body!r}") from None
+            time.sleep(0.1)
+
+
+def frame_latencies(state, port, indexes, pause):
+    """Seconds from queueing each message in the fake to its frame at a connected websocket client;
+    ``pause()`` runs before each message after the first."""
+    latencies = []
+    with push_client(port) as client:
+        for index in indexes:
+            if latencies:
+                pause()
+            text = marker(index)
+            queued = time.monotonic()
+            state.queue_messages(ACCOUNT, [message_line(ACCOUNT, RECIPIENT, text)])
+            frame = json.loads(client.recv(timeout=60))
+            arrived = time.monotonic()
+            got = frame["envelope"]["dataMessage"]["message"]
+            if got != text:
+                raise BenchError(f"the websocket gave {got!r} where {text!r} was next")
+            latencies.append(arrived - queued)
+    return latencies
+
+
+def sends_beside_idle_clients(state, port, body, rounds, per_round):
+    """POST /v2/send latencies with no push client and with IDLE_PUSH_CLIENTS idle ones, in
+    alternating rounds on the same worker."""
+    latencies = {"none": [], "idle": []}
+    sequential_sends(port, body, 10, 30)
+    for _ in range(rounds):
+        forget_sends(state)
+        latencies["none"] += sequential_sends(port, body, per_round, 60)
+        forget_sends(state)
+        with contextlib.ExitStack() as idle:
+            for _ in range(IDLE_PUSH_CLIENTS):
+                idle.enter_context(push_client(port))
+            latencies["idle"] += sequential_sends(port, body, per_round, 60)
+    return latencies
+
+
+def bench_push(table, sizes, workdir):
+    """Queued in the fake -> a frame at a websocket client, in both modes; POST /v2/send with 50
+    idle websocket clients versus none."""
+    section = "push"
+    note_load(table, section)
+    fake = write_executable(workdir / "bin", version=FAKE_DAEMON_VERSION)
+    body = send_body()
+    config = workdir / "config-json-rpc"
+    state = FakeState(config)
+    state.add_account(ACCOUNT)
+    server = serve(workdir / "gunicorn-json-rpc", fake, config, workers=1, threads=4, SIGNAL_REST_MODE="json-rpc")
+    rounds = 6 if sizes is FULL else 2
+    with running_daemon(server.environment, config, workdir / "daemon.log"), server:
+        progress(f"push: json-rpc mode, {sizes.latency_messages} messages one at a time to a websocket client")
+        rpc = frame_latencies(
+            state, server.port, range(sizes.latency_messages), lambda: time.sleep(0.05 + 0.1 * random.random())
+        )
+        progress(f"push: {rounds} rounds of sends with no push client and with {IDLE_PUSH_CLIENTS} idle ones")
+        sends = sends_beside_idle_clients(state, server.port, body, rounds, sizes.jsonrpc_sends // rounds)
+
+    config = workdir / "config-normal"
+    state = FakeState(config)
+    state.add_account(ACCOUNT)
+    server = serve(workdir / "gunicorn-normal", fake, config, workers=1, threads=4, SIGNAL_REST_RECEIVER="true")
+    count, first = sizes.receiver_messages, sizes.latency_messages
+    with server, running_companion("receiver", server.environment, workdir / "receiver.log") as receiver:
+        progress(f"push: normal mode's receiver, {count} messages {RECEIVER_SPACING} s apart")
+        time.sleep(1.0)
+        normal = frame_latencies(state, server.port, range(first, first + count), lambda: time.sleep(RECEIVER_SPACING))
+        if receiver.poll() is not None:
+            raise BenchError(f"signal-rest receiver exited {receiver.returncode}")
+
+    polls = f"fake daemon's queue {FAKE_POLL_SECONDS * 1000:g} ms, spool file {SPOOL_POLL_SECONDS * 1000:g} ms"
+    table.note(section, "json-rpc: polls that bound the latency", polls)
+    label = "json-rpc (signal-rest daemon): queued -> websocket frame"
+    table.add(section, f"{label}: p50 (n={len(rpc)})", ms(p50(rpc)), "ms", digits=1, at_most=200)
+    table.add(section, f"{label}: p95", ms(p95(rpc)), "ms", digits=1)
+    add_latencies(table, section, "normal (receiver, 10 s interval): queued -> websocket frame", normal)
+    add_latencies(table, section, "json-rpc: POST /v2/send, no push client", sends["none"])
+    add_latencies(table, section, f"json-rpc: POST /v2/send, {IDLE_PUSH_CLIENTS} idle websocket clients", sends["idle"])
+    table.add(
+        section,
+        f"send p50 with {IDLE_PUSH_CLIENTS} idle websocket clients / with none",
+        p50(sends["idle"]) / p50(sends["none"]),
+        "x",
+        digits=3,
+        at_most=1.2,
+    )
+
+
 SECTIONS = {
     "overhead": bench_overhead,
     "about": bench_about,
@@ -1339,6 +1451,7 @@ SECTIONS = {
     "jsonrpc": bench_jsonrpc,
     "jsonrpc-real": bench_jsonrpc_real,
     "receive-latency": bench_receive_latency,
+    "push": bench_push,
 }
 
 
