@@ -410,3 +410,62 @@ def _answers(server):
         return server.request("GET", "/v1/health")[0] == 204
     except OSError:
         return False
+
+
+# -- replays of push clients of the automation tools -------------------------------------------
+# Each replays what the tool's source sends in the handshake and what it does with a frame; the
+# websocket library here offers permessage-deflate with client_max_window_bits, as Node's `ws`
+# (which both tools use) does by default.
+
+
+def typing_line(account, source):
+    """A received typing indicator: an envelope without a dataMessage."""
+    envelope = {"source": source, "sourceNumber": source, "sourceDevice": 1, "timestamp": 1, "typingMessage": {}}
+    return json.dumps({"envelope": envelope, "account": account})
+
+
+def n8n_trigger_items(frames):
+    """What an n8n Signal Trigger community node (SignalTrigger.node.js, on Node's `ws`) does:
+    JSON.parse of each frame; only envelopes with ``dataMessage.message``, and none whose source is
+    the account itself; each item is the whole parsed frame."""
+    items = []
+    for raw in frames:
+        payload = json.loads(raw)
+        envelope, account = payload["envelope"], payload["account"]
+        if not (envelope.get("dataMessage") or {}).get("message") or envelope.get("source") == account:
+            continue
+        items.append(payload)
+    return items
+
+
+def test_replay_of_the_n8n_signal_trigger(tmp_path, fake_bin, config_dir, fake, inbox):
+    # its credentials hold a URL and an account, no token: a service without tokens; the account is
+    # put in the path with encodeURIComponent, so "+" arrives as %2B
+    with start(tmp_path, fake_bin, config_dir, SIGNAL_REST_API_TOKENS="") as server:
+        store(inbox, "first")
+        assert inbox.store(ACCOUNT, typing_line(ACCOUNT, SENDER))
+        assert inbox.store(ACCOUNT, json.dumps(message_line(ACCOUNT, ACCOUNT, "from this account")))
+        store(inbox, "second")
+        url = f"ws://127.0.0.1:{server.port}/v1/receive/%2B{ACCOUNT[1:]}"
+        with connect(url, open_timeout=10, user_agent_header=None) as ws:
+            frames = [ws.recv(timeout=10) for _ in range(4)]
+        items = n8n_trigger_items(frames)
+        assert [item["envelope"]["dataMessage"]["message"] for item in items] == ["first", "second"]
+        assert all(item["account"] == ACCOUNT for item in items)
+
+
+def test_replay_of_node_red_websocket_in(tmp_path, fake_bin, config_dir, fake, inbox):
+    # Node-RED's websocket-client config (core node 22-websocket.js): new ws(path, subprotocol,
+    # {headers}) with no subprotocol and the configured headers (a token here); its optional heartbeat
+    # pings every few seconds and drops a connection whose pong does not come back before the next one;
+    # websocket-in hands each frame on as msg.payload, a string (a JSON node parses it)
+    with start(tmp_path, fake_bin, config_dir) as server:
+        url = f"ws://127.0.0.1:{server.port}/v1/receive/{ACCOUNT}"
+        with connect(url, additional_headers=AUTH, open_timeout=10, ping_interval=None) as ws:
+            for _ in range(3):
+                assert ws.ping().wait(timeout=5), "no pong within the heartbeat"
+            store(inbox, "hello flow")
+            payload = ws.recv(timeout=10)
+            assert isinstance(payload, str)
+            assert json.loads(payload)["envelope"]["dataMessage"]["message"] == "hello flow"
+            assert ws.ping().wait(timeout=5), "no pong within the heartbeat"
