@@ -1,5 +1,7 @@
 """Push receive against a real gunicorn: the websocket of GET /v1/receive/{number}, SSE on
-GET /v1/events/{number}, their delivery semantics beside the pollers, and bad clients.
+GET /v1/events/{number}, their delivery semantics beside the pollers, bad clients, and replays of
+the push clients of n8n and Node-RED (signalbot and pysignalclirestapi run for real in
+test_push_clients.py).
 
 The service runs in normal mode with the receiver on; the inbox is filled here directly, as the
 receiver (or json-rpc mode's supervisor) would.
