@@ -162,3 +162,16 @@ def running_supervisor(app, timeout=20.0):
     finally:
         supervisor.stop()
         thread.join()
+
+
+def openapi_document():
+    """The app's own OpenAPI document, as it serves it (building the app starts no process and
+    writes no file)."""
+    from signal_rest import create_app
+
+    app = create_app(
+        {"TESTING": True, "SIGNAL_CLI_BIN": "/nonexistent/signal-cli", "SIGNAL_CLI_CONFIG_DIR": "/nonexistent"}
+    )
+    response = app.test_client().get("/docs/openapi.json")
+    assert response.status_code == 200
+    return response.get_json()

@@ -4,9 +4,8 @@
 import json
 
 import pytest
-from helpers import ACCOUNT, OTHER, api_group_id, assert_error, b64
+from helpers import ACCOUNT, OTHER, api_group_id, assert_error, b64, openapi_document
 
-from signal_rest import create_app
 from signal_rest.extensions import MAX_BODY_DEPTH, MAX_INTEGER_DIGITS, parse_body
 
 TOKEN = "hostile-Token_0123456789"
@@ -28,17 +27,7 @@ NUMBER_PROBLEM = f"integer of more than {MAX_INTEGER_DIGITS} digits"
 METHODS = ("get", "put", "post", "delete", "patch")
 
 
-def _openapi_document():
-    """The app's own OpenAPI document, as it serves it."""
-    app = create_app(
-        {"TESTING": True, "SIGNAL_CLI_BIN": "/nonexistent/signal-cli", "SIGNAL_CLI_CONFIG_DIR": "/nonexistent"}
-    )
-    response = app.test_client().get("/docs/openapi.json")
-    assert response.status_code == 200
-    return response.get_json()
-
-
-SPEC = _openapi_document()
+SPEC = openapi_document()
 OPERATIONS = [
     (method, path, operation)
     for path, item in SPEC["paths"].items()

@@ -27,7 +27,7 @@ import pytest
 import schemathesis
 from fake_signal_cli import message_line, uuid_for
 from flask.testing import FlaskClient
-from helpers import ACCOUNT, OTHER, THIRD, add_group_with_id, api_group_id, b64, release_at_least
+from helpers import ACCOUNT, OTHER, THIRD, add_group_with_id, api_group_id, b64, openapi_document, release_at_least
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
@@ -40,22 +40,10 @@ from schemathesis.checks import (
 )
 from schemathesis.generation.feedback import NO_FEEDBACK
 
-from signal_rest import create_app
-
 pytestmark = pytest.mark.schemathesis
 
 
-def _openapi_document():
-    """The app's own OpenAPI document (building the app starts no process and writes no file)."""
-    app = create_app(
-        {"TESTING": True, "SIGNAL_CLI_BIN": "/nonexistent/signal-cli", "SIGNAL_CLI_CONFIG_DIR": "/nonexistent"}
-    )
-    response = app.test_client().get("/docs/openapi.json")
-    assert response.status_code == 200
-    return response.get_json()
-
-
-SPEC = _openapi_document()
+SPEC = openapi_document()
 SCHEMA = schemathesis.openapi.from_dict(SPEC)
 METHODS = ("get", "put", "post", "delete", "patch")
 OPERATIONS = [(method.upper(), path) for path, item in SPEC["paths"].items() for method in item if method in METHODS]
