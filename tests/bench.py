@@ -158,6 +158,8 @@ class Sizes:
     latency_messages: int
     #: messages queued for the normal-mode receiver, one every RECEIVER_SPACING seconds
     receiver_messages: int
+    #: alternating rounds of sends with and without idle push clients (push)
+    push_rounds: int
 
     def throughput_requests(self, concurrency):
         """How many sends one throughput measurement makes."""
@@ -177,6 +179,7 @@ FULL = Sizes(
     daemon_calls=1000,
     latency_messages=50,
     receiver_messages=6,
+    push_rounds=6,
 )
 QUICK = Sizes(
     sends=40,
@@ -191,6 +194,7 @@ QUICK = Sizes(
     daemon_calls=100,
     latency_messages=10,
     receiver_messages=2,
+    push_rounds=2,
 )
 
 
@@ -1402,7 +1406,7 @@ def bench_push(table, sizes, workdir):
     state = FakeState(config)
     state.add_account(ACCOUNT)
     server = serve(workdir / "gunicorn-json-rpc", fake, config, workers=1, threads=4, SIGNAL_REST_MODE="json-rpc")
-    rounds = 6 if sizes is FULL else 2
+    rounds = sizes.push_rounds
     with running_daemon(server.environment, config, workdir / "daemon.log"), server:
         progress(f"push: json-rpc mode, {sizes.latency_messages} messages one at a time to a websocket client")
         rpc = frame_latencies(
