@@ -213,3 +213,25 @@ def test_link_without_a_uri_names_what_it_printed(tmp_path):
     with pytest.raises(BadOutput) as raised:
         cli.link("kitchen", lifetime=5)
     assert "Link request error" in raised.value.message
+
+
+@pytest.mark.parametrize(
+    ("settings", "accounts"),
+    [({}, [ACCOUNT] * 8), ({"max_processes": 1}, [f"+49151000001{index:02d}" for index in range(8)])],
+    ids=["one-account", "process-limit"],
+)
+def test_waiting_runs_start_in_the_order_they_came(tmp_path, settings, accounts):
+    log = tmp_path / "runs"
+    answer = '{"timestamp":1,"results":[]}'
+    cli = scripted_cli(tmp_path, f"cat >> {log}\nsleep 0.15\necho '{answer}'\n", lock_timeout=30, **settings)
+    threads = []
+    for index, account in enumerate(accounts):
+        threads.append(threading.Thread(target=cli.send, args=(account, [OTHER], f"{index}\n")))
+        threads[-1].start()
+        time.sleep(0.04)
+    for thread in threads:
+        thread.join(60)
+    assert log.read_text().split() == [str(index) for index in range(len(accounts))]
+    assert sorted(os.listdir(cli.lock_dir / "waiting")) == (["accounts"] if not settings else ["accounts", "slots"])
+    for folder in (cli.lock_dir / "waiting").iterdir():
+        assert [path for path in folder.rglob("*") if path.is_file()] == [], "a ticket was left behind"

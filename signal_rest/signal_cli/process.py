@@ -6,9 +6,10 @@ hold the account's lock, or write on into a spool file, until it ended by itself
 
 signal-cli itself waits forever for a busy account, so every run first takes the account's lock
 (a file in the config dir, shared by every gunicorn worker and thread) and one of the service's
-process slots, within the lock timeout. Each run gets a time limit after which its whole process
-group is killed. A receive writes into a spool file that survives this process, and each line is
-handed on as soon as it is written; ``link`` keeps running in the background until it is scanned.
+process slots, within the lock timeout; waiting requests get each in the order they came. Each
+run gets a time limit after which its whole process group is killed. A receive writes into a spool
+file that survives this process, and each line is handed on as soon as it is written; ``link``
+keeps running in the background until it is scanned.
 """
 
 import concurrent.futures
@@ -17,7 +18,6 @@ import fcntl
 import json
 import logging
 import os
-import random
 import re
 import selectors
 import shlex
@@ -41,6 +41,7 @@ from .errors import (
     SignalCliTimeout,
 )
 from .results import Finished, json_lines, result, strip_log_lines
+from .waiting import TurnTimeout, WaitingLine
 
 log = logging.getLogger(__name__)
 
@@ -173,55 +174,75 @@ class ProcessRunner:
                 lock = self._locks[name] = filelock.FileLock(self.lock_dir / name, timeout=timeout)
             return lock
 
+    def _line(self, name):
+        """The first-come-first-served line of waiters for the lock ``name`` (see :mod:`.waiting`)."""
+        return WaitingLine(self.lock_dir / "waiting" / name)
+
     @contextlib.contextmanager
     def _process_slot(self):
-        """Hold one of ``max_processes`` slots (lock files shared by every worker) while running."""
+        """Hold one of ``max_processes`` slots (lock files shared by every worker) while running;
+        waiters get a slot in the order they came."""
         if not self.max_processes:
             yield
             return
         slots = [self._lock_file(f"slots/{index}.lock", 0) for index in range(self.max_processes)]
-        waiting = time.monotonic()
-        deadline = waiting + self.lock_timeout
-        while True:
-            # start at a random slot, so waiting threads do not all poll the same file first
-            offset = random.randrange(len(slots))
-            for slot in slots[offset:] + slots[:offset]:
+
+        def free_slot():
+            for slot in slots:
                 try:
-                    slot.acquire()
+                    slot.acquire(timeout=0)
                 except filelock.Timeout:
                     continue
-                self.observer.waited("slot", time.monotonic() - waiting)
-                try:
-                    yield
-                finally:
-                    slot.release()
-                return
-            if time.monotonic() >= deadline:
-                self.observer.rejected("service_busy")
-                raise ServiceBusy(
-                    f"The service is running its maximum of {self.max_processes} signal-cli processes; "
-                    "try again in a few seconds."
-                )
-            time.sleep(0.05)
+                return slot
+            return None
+
+        waiting = time.monotonic()
+        try:
+            slot = self._line("slots").wait_for(free_slot, waiting + self.lock_timeout)
+        except TurnTimeout:
+            self.observer.rejected("service_busy")
+            raise ServiceBusy(
+                f"The service is running its maximum of {self.max_processes} signal-cli processes; "
+                "try again in a few seconds."
+            ) from None
+        self.observer.waited("slot", time.monotonic() - waiting)
+        try:
+            yield
+        finally:
+            slot.release()
 
     @contextlib.contextmanager
     def held(self, account, redacted):
-        """Hold ``account``'s lock (if any) and a process slot; AccountBusy after the lock timeout."""
+        """Hold ``account``'s lock (if any) and a process slot, each given in the order the requests
+        came; AccountBusy after the lock timeout."""
         try:
             if account is None:
                 with self._process_slot():
                     yield
                 return
             waiting = time.monotonic()
-            with self._lock_file(f"{account}.lock", self.lock_timeout):
+            lock = self._lock_file(f"{account}.lock", 0)
+
+            def take():
+                try:
+                    lock.acquire(timeout=0)
+                except filelock.Timeout:
+                    return None
+                return lock
+
+            try:
+                self._line(f"accounts/{account}").wait_for(take, waiting + self.lock_timeout)
+            except TurnTimeout:
+                self.observer.rejected("account_busy")
+                raise AccountBusy(
+                    f"Account {account} is busy with another request; try again in a few seconds.", argv=redacted
+                ) from None
+            try:
                 self.observer.waited("account", time.monotonic() - waiting)
                 with self._process_slot():
                     yield
-        except filelock.Timeout:
-            self.observer.rejected("account_busy")
-            raise AccountBusy(
-                f"Account {account} is busy with another request; try again in a few seconds.", argv=redacted
-            ) from None
+            finally:
+                lock.release()
         except PermissionError as exc:
             raise ConfigDirUnusable(
                 f"Cannot write the lock file in {self.lock_dir}: {exc.strerror}. "
