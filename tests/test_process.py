@@ -235,3 +235,13 @@ def test_waiting_runs_start_in_the_order_they_came(tmp_path, settings, accounts)
     assert sorted(os.listdir(cli.lock_dir / "waiting")) == (["accounts"] if not settings else ["accounts", "slots"])
     for folder in (cli.lock_dir / "waiting").iterdir():
         assert [path for path in folder.rglob("*") if path.is_file()] == [], "a ticket was left behind"
+
+
+@pytest.mark.parametrize("settings", [{}, {"max_processes": 1}], ids=["account", "process-slot"])
+def test_a_waiting_line_that_cannot_be_made_is_an_unusable_config_dir(tmp_path, settings):
+    cli = scripted_cli(tmp_path, "echo '[]'\n", **settings)
+    cli.lock_dir.mkdir(parents=True)
+    (cli.lock_dir / "waiting").write_text("a file, not a directory")
+    with pytest.raises(ConfigDirUnusable) as raised:
+        cli.list_accounts() if settings else cli.list_groups(ACCOUNT)
+    assert "SIGNAL_CLI_CONFIG_DIR" in raised.value.message

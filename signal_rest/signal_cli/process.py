@@ -117,6 +117,13 @@ def _why_not_runnable(binary):
     return "not executable" if os.path.exists(binary) else "no such file"
 
 
+def _unusable(path, exc):
+    """The error for a lock or waiting file that cannot be made at ``path``."""
+    return ConfigDirUnusable(
+        f"Cannot create {path}: {exc.strerror}. Make SIGNAL_CLI_CONFIG_DIR a directory the service can write."
+    )
+
+
 class NoObserver:
     """The observer when nobody listens (see :class:`signal_rest.metrics.SignalCliObserver`)."""
 
@@ -157,7 +164,7 @@ class ProcessRunner:
         """Where the per-account lock files live (inside the config dir, shared by all workers)."""
         return self.config_dir / "signal-rest" / "locks"
 
-    def _lock_file(self, name, timeout):
+    def _lock_file(self, name):
         """The (cached) lock on ``lock_dir/name``; FileLock keeps its state per thread, so one object
         serves every thread, and each acquisition is still a flock of its own."""
         with self._locks_guard:
@@ -167,16 +174,28 @@ class ProcessRunner:
                 try:
                     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
                 except OSError as exc:
-                    raise ConfigDirUnusable(
-                        f"Cannot create {folder}: {exc.strerror}. "
-                        "Make SIGNAL_CLI_CONFIG_DIR a directory the service can write."
-                    ) from exc
-                lock = self._locks[name] = filelock.FileLock(self.lock_dir / name, timeout=timeout)
+                    raise _unusable(folder, exc) from exc
+                lock = self._locks[name] = filelock.FileLock(self.lock_dir / name, timeout=0)
             return lock
 
-    def _line(self, name):
-        """The first-come-first-served line of waiters for the lock ``name`` (see :mod:`.waiting`)."""
-        return WaitingLine(self.lock_dir / "waiting" / name)
+    def _wait_in_line(self, name, locks):
+        """Take the first free lock of ``locks`` when it is this request's turn in the line ``name``
+        (see :mod:`.waiting`); TurnTimeout after the lock timeout."""
+
+        def first_free():
+            for lock in locks:
+                try:
+                    lock.acquire(timeout=0)
+                except filelock.Timeout:
+                    continue
+                return lock
+            return None
+
+        line = WaitingLine(self.lock_dir / "waiting" / name)
+        try:
+            return line.wait_for(first_free, time.monotonic() + self.lock_timeout)
+        except OSError as exc:
+            raise _unusable(self.lock_dir, exc) from exc
 
     @contextlib.contextmanager
     def _process_slot(self):
@@ -185,20 +204,10 @@ class ProcessRunner:
         if not self.max_processes:
             yield
             return
-        slots = [self._lock_file(f"slots/{index}.lock", 0) for index in range(self.max_processes)]
-
-        def free_slot():
-            for slot in slots:
-                try:
-                    slot.acquire(timeout=0)
-                except filelock.Timeout:
-                    continue
-                return slot
-            return None
-
+        slots = [self._lock_file(f"slots/{index}.lock") for index in range(self.max_processes)]
         waiting = time.monotonic()
         try:
-            slot = self._line("slots").wait_for(free_slot, waiting + self.lock_timeout)
+            slot = self._wait_in_line("slots", slots)
         except TurnTimeout:
             self.observer.rejected("service_busy")
             raise ServiceBusy(
@@ -221,17 +230,9 @@ class ProcessRunner:
                     yield
                 return
             waiting = time.monotonic()
-            lock = self._lock_file(f"{account}.lock", 0)
-
-            def take():
-                try:
-                    lock.acquire(timeout=0)
-                except filelock.Timeout:
-                    return None
-                return lock
-
+            lock = self._lock_file(f"{account}.lock")
             try:
-                self._line(f"accounts/{account}").wait_for(take, waiting + self.lock_timeout)
+                self._wait_in_line(f"accounts/{account}", [lock])
             except TurnTimeout:
                 self.observer.rejected("account_busy")
                 raise AccountBusy(
