@@ -273,12 +273,15 @@ class PushService:
         sock = BoundedSendSocket(environ[key], self.send_timeout)
         environ[key] = sock
         try:
+            # where the client starts is fixed before it is told it is connected: a message stored
+            # once its handshake is done reaches it, even if another client took it a moment before
+            after = start_after(self.inbox, account, since)
             ws = simple_websocket.Server(environ, ping_interval=self.keepalive, max_message_size=65536)
         except BaseException:
             release()
             raise
         try:
-            self._push(ws, account, since)
+            self._push(ws, account, after)
         except (OSError, simple_websocket.ConnectionClosed):
             pass
         finally:
@@ -286,14 +289,13 @@ class PushService:
             release()
         return ws.mode
 
-    def _push(self, ws, account, since):
+    def _push(self, ws, account, after):
         def still_there():
             # what the client sends is not asked for: read and dropped, so it cannot pile up
             while ws.connected and ws.receive(timeout=0) is not None:
                 pass
             return ws.connected and ws.thread.is_alive()
 
-        after = start_after(self.inbox, account, since)
         for row in stream(self.inbox, self.watcher, account, after, still_there, self.keepalive):
             if row is not None:
                 ws.send(frame(*row))
