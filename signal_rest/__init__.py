@@ -9,7 +9,7 @@ import swagger_ui_bundle
 from flask import Flask, g, redirect, request, send_from_directory, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import auth, config, console, converters, errors, logs
+from . import auth, config, console, converters, errors, idempotency, logs
 from .blueprints import register_blueprints
 from .extensions import Api
 from .receiving import webhooks
@@ -60,6 +60,7 @@ def create_app(test_config=None):
     _observe_requests(app, metrics)
     tokens = auth.load_tokens(app.config)
     auth.init_app(app, tokens)
+    idempotency.init_app(app, app.extensions["signal_rest.state"].directory, by_token=bool(tokens))
     api = Api(app)
     converters.register_converters(app, api)
     register_blueprints(api)

@@ -112,6 +112,8 @@ SETTINGS = {
     "SIGNAL_REST_INBOX_MAX_AGE": (7 * 86400.0, float),
     # envelopes kept per account, at most (older handed-out, delivered ones are removed)
     "SIGNAL_REST_INBOX_MAX_COUNT": (10000, int),
+    # seconds the answer to a request with an Idempotency-Key is kept for its repeats
+    "SIGNAL_REST_IDEMPOTENCY_RETENTION": (86400.0, float),
 }
 
 #: settings whose values are secrets (the console shows them masked)

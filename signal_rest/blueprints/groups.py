@@ -6,6 +6,7 @@ from flask import current_app
 
 from ..attachments import materialized
 from ..extensions import Blueprint, signal_cli
+from ..idempotency import idempotent
 from ..responses import image_response
 from ..schemas import TimestampSchema
 from ..schemas.groups import (
@@ -187,6 +188,7 @@ def group_avatar(number, groupid):
 
 @blp.route("/v1/groups/<number:number>/<groupid:groupid>/pin-message", methods=["POST"])
 @blp.arguments(PinMessageSchema)
+@idempotent
 @blp.response(201, TimestampSchema)
 def pin_message(data, number, groupid):
     """Pin a message in a group (needs signal-cli 0.14.0 or newer; older ones answer 501)."""
@@ -197,6 +199,7 @@ def pin_message(data, number, groupid):
 
 @blp.route("/v1/groups/<number:number>/<groupid:groupid>/pin-message", methods=["DELETE"])
 @blp.arguments(PinMessageSchema)
+@idempotent
 @blp.response(201, TimestampSchema)
 def unpin_message(data, number, groupid):
     """Unpin a message in a group (needs signal-cli 0.14.0 or newer)."""

@@ -6,6 +6,7 @@ from flask import current_app
 
 from ..attachments import materialized
 from ..extensions import Blueprint, service_state, signal_cli
+from ..idempotency import idempotent
 from ..schemas import TimestampSchema
 from ..schemas.messages import (
     PollCloseSchema,
@@ -75,6 +76,7 @@ def send_message(data, target=None):
 
 @blp.route("/v2/send", methods=["POST"])
 @blp.arguments(SendMessageSchema)
+@idempotent
 @blp.response(201, SendResultSchema, description="The result; with API level 0.101 a list of it.")
 def send_v2(data):
     """Send a message to any mix of numbers, UUIDs, usernames and groups.
@@ -94,6 +96,7 @@ def send_v2(data):
 
 @blp.route("/v1/send/<recipient:recipient>", methods=["POST"])
 @blp.arguments(SendMessageV1Schema)
+@idempotent
 @blp.response(201, SendResultSchema)
 def send_to_recipient(data, recipient):
     """Send a message to one recipient named in the path (the seed API's form)."""
@@ -102,6 +105,7 @@ def send_to_recipient(data, recipient):
 
 @blp.route("/v1/send", methods=["POST"])
 @blp.arguments(SendMessageV1StandardSchema)
+@idempotent
 @blp.response(201, TimestampSchema)
 def send_v1(data):
     """Send a message (the old standard API's form: one attachment, `is_group` for groups)."""
@@ -126,6 +130,7 @@ def stop_typing(data, number):
 
 @blp.route("/v1/remote-delete/<number:number>", methods=["DELETE"])
 @blp.arguments(RemoteDeleteSchema)
+@idempotent
 @blp.response(201, TimestampSchema)
 def remote_delete(data, number):
     """Delete a message for everyone in the conversation: one the account sent, or with
@@ -137,6 +142,7 @@ def remote_delete(data, number):
 
 @blp.route("/v1/stories/<number:number>", methods=["POST"])
 @blp.arguments(StorySchema)
+@idempotent
 @blp.response(201, TimestampSchema)
 def send_story(data, number):
     """Post an image or video as a story to a group, or to My Story without `group_id`
@@ -149,6 +155,7 @@ def send_story(data, number):
 
 @blp.route("/v1/polls/<number:number>", methods=["POST"])
 @blp.arguments(PollSchema)
+@idempotent
 @blp.response(201, TimestampSchema)
 def create_poll(data, number):
     """Send a poll (needs signal-cli 0.13.22 or newer; older ones answer 501)."""
@@ -163,6 +170,7 @@ def create_poll(data, number):
 
 @blp.route("/v1/polls/<number:number>/vote", methods=["POST"])
 @blp.arguments(PollVoteSchema)
+@idempotent
 @blp.response(204)
 def vote_poll(data, number):
     """Vote in a poll; answers are counted from 1 (needs signal-cli 0.13.22 or newer)."""
@@ -178,6 +186,7 @@ def vote_poll(data, number):
 
 @blp.route("/v1/polls/<number:number>", methods=["DELETE"])
 @blp.arguments(PollCloseSchema)
+@idempotent
 @blp.response(204)
 def close_poll(data, number):
     """Close a poll the account sent (needs signal-cli 0.13.22 or newer)."""

@@ -15,11 +15,11 @@ last id written to one of them, where a client that names no ``since`` starts.
 import contextlib
 import hashlib
 import json
-import sqlite3
-import threading
 import time
 import uuid
 from pathlib import Path
+
+from ..database import Database
 
 SCHEMA_VERSION = 3
 
@@ -98,60 +98,15 @@ def envelope_kind(envelope):
     return "other"
 
 
-class Inbox:
+class Inbox(Database):
     """The envelopes of every account, in one SQLite file.
 
     ``targets_for(account, kind)`` returns the webhook targets an envelope goes to (none by default).
     """
 
     def __init__(self, path, targets_for=None):
-        self.path = Path(path)
+        super().__init__(path)
         self.targets_for = targets_for or (lambda account, kind: ())
-        self._local = threading.local()
-        self._migrated = False
-        self._migrate_lock = threading.Lock()
-
-    # -- connection and schema --
-
-    def _connection(self):
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            connection.execute("PRAGMA synchronous=FULL")
-            connection.execute("PRAGMA foreign_keys=ON")
-            self._local.connection = connection
-        if not self._migrated:
-            with self._migrate_lock:
-                if not self._migrated:
-                    self._prepare(connection)
-                    self._migrated = True
-        return connection
-
-    def _prepare(self, connection):
-        """WAL mode (kept in the file) and the schema, once per process."""
-        deadline = time.monotonic() + 30
-        while True:
-            # switching to WAL needs the file to itself and does not wait for a busy one: retry
-            try:
-                connection.execute("PRAGMA journal_mode=WAL")
-                break
-            except sqlite3.OperationalError as error:
-                if "locked" not in str(error) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        self._migrate(connection)
-
-    @contextlib.contextmanager
-    def _transaction(self):
-        connection = self._connection()
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield connection
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
 
     def _migrate(self, connection):
         connection.execute("BEGIN IMMEDIATE")
