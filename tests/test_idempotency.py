@@ -3,9 +3,11 @@ answer again and sends nothing, across threads, workers and restarts; what is re
 let go; the key's scope; the OpenAPI document."""
 
 import concurrent.futures
+import json
 import threading
 
 import pytest
+from gunicorn_server import Gunicorn
 from helpers import ACCOUNT, OTHER, add_group_with_id, api_group_id, assert_error, b64, openapi_document
 
 from signal_rest import idempotency
@@ -267,3 +269,34 @@ def test_the_openapi_document_names_the_header_on_every_sending_route():
 def test_b64_attachments_are_part_of_the_body(client, fake):
     assert send(client, base64_attachments=[b64(b"one")]).status_code == 201
     assert_error(send(client, base64_attachments=[b64(b"two")]), 422)
+
+
+@pytest.mark.server
+def test_across_gunicorn_workers_and_a_restart_one_message_goes_out(tmp_path, fake_bin, config_dir, fake):
+    """20 identical requests at once over 2 workers × 4 threads send one message; after gunicorn is
+    stopped and started again, a retry answers the stored result."""
+    fake.set_delay(0.5)
+    settings = {"SIGNAL_CLI_BIN": fake_bin, "SIGNAL_CLI_CONFIG_DIR": config_dir, "SIGNAL_CLI_CMD_TIMEOUT": 20}
+    body = json.dumps({"number": ACCOUNT, "recipients": [OTHER], "message": "hi"}).encode()
+    headers = {"Idempotency-Key": KEY, "Content-Type": "application/json"}
+    with Gunicorn(tmp_path / "first", workers=2, threads=4, **settings) as server:
+        start = threading.Barrier(20)
+
+        def one(_):
+            start.wait()
+            status, _, answer = server.request("POST", "/v2/send", headers, body)
+            return status, json.loads(answer)
+
+        with concurrent.futures.ThreadPoolExecutor(20) as pool:
+            answers = list(pool.map(one, range(20)))
+        assert server.stop() == 0
+    assert {status for status, _ in answers} <= {201, 409}, answers
+    assert texts_sent(fake) == ["hi"]
+    first = {json.dumps(answer) for status, answer in answers if status == 201}
+    assert len(first) == 1
+    with Gunicorn(tmp_path / "second", workers=1, threads=2, **settings) as server:
+        status, response_headers, answer = server.request("POST", "/v2/send", headers, body)
+    assert status == 201
+    assert response_headers["Idempotent-Replayed"] == "true"
+    assert {json.dumps(json.loads(answer))} == first
+    assert texts_sent(fake) == ["hi"]
