@@ -14,6 +14,7 @@ import sys
 import tempfile
 from concurrent import futures
 
+from gunicorn.glogging import Logger as _GunicornLogger
 from gunicorn.workers.gthread import ThreadWorker as _GunicornThreadWorker
 
 # the settings are read (and checked) before anything is created
@@ -40,6 +41,25 @@ keepalive = 5
 control_socket_disable = True
 accesslog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}o)s'
+logger_class = "signal_rest.gunicorn_conf.Logger"
+
+
+class Logger(_GunicornLogger):
+    """gunicorn's logger, writing its error and access lines in SIGNAL_REST_LOG_FORMAT: JSON lines,
+    or its usual layout with control characters escaped, as the service's own lines are. What a
+    client sends (a request line, a header gunicorn refuses) can then never start a line."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        from signal_rest import logs
+
+        log_format = _settings["SIGNAL_REST_LOG_FORMAT"]
+        for log, fmt, datefmt in (
+            (self.error_log, self.error_fmt, self.datefmt),
+            (self.access_log, self.access_fmt, None),
+        ):
+            for handler in log.handlers:
+                handler.setFormatter(logs.formatter(log_format, fmt, datefmt))
 
 
 class ThreadWorker(_GunicornThreadWorker):

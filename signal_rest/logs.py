@@ -47,11 +47,12 @@ class PlainFormatter(logging.Formatter):
     Client text (group and contact names, profile text, quotes) reaches messages through the logged
     argv and signal-cli's stderr, so the whole formatted line is escaped: no record can span lines
     or carry terminal sequences, and no line can begin with client text. A traceback keeps its
-    lines, each indented (and escaped), so none can be taken for a record.
+    lines, each indented (and escaped), so none can be taken for a record. ``fmt`` and ``datefmt``
+    are for gunicorn's own lines, which keep their layout.
     """
 
-    def __init__(self):
-        super().__init__("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+    def __init__(self, fmt="%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s", datefmt=None):
+        super().__init__(fmt, datefmt)
 
     def formatMessage(self, record):
         return escape_controls(super().formatMessage(record))
@@ -67,8 +68,17 @@ def _indented(text):
     return "\n".join("    " + escape_controls(line) for line in text.splitlines())
 
 
+#: what json.dumps leaves raw that readers may take for a line break (NEL, the Unicode line and
+#: paragraph separators) or a terminal command (the other C1 controls, DEL): written as \\u escapes
+_JSON_UNSAFE = {code: f"\\u{code:04x}" for code in (*range(0x7F, 0xA0), 0x2028, 0x2029)}
+
+
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, request_id (and the exception)."""
+    """One JSON object per line: time, level, logger, message, request_id (and the exception).
+
+    Text other than ASCII stays readable, but no character a reader could take for a line break or
+    a terminal command is written raw.
+    """
 
     def format(self, record):
         entry = {
@@ -80,7 +90,14 @@ class JsonFormatter(logging.Formatter):
         }
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
+        return json.dumps(entry, ensure_ascii=False).translate(_JSON_UNSAFE)
+
+
+def formatter(log_format, fmt=None, datefmt=None):
+    """The formatter of ``log_format`` ("plain" or "json"); ``fmt``/``datefmt`` lay out plain lines."""
+    if log_format == "json":
+        return JsonFormatter()
+    return PlainFormatter(fmt, datefmt) if fmt else PlainFormatter()
 
 
 def configure(level, log_format="plain"):
@@ -95,10 +112,7 @@ def configure(level, log_format="plain"):
     for handler in logger.handlers:
         if not any(isinstance(f, RequestIdFilter) for f in handler.filters):
             handler.addFilter(RequestIdFilter())
-        if log_format == "json":
-            handler.setFormatter(JsonFormatter())
-        else:
-            handler.setFormatter(PlainFormatter())
+        handler.setFormatter(formatter(log_format))
     set_level(level)
 
 

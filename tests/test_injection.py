@@ -451,11 +451,8 @@ def matrix():
 CASES = matrix()
 
 
-@pytest.fixture(scope="module")
-def service(tmp_path_factory):
-    """One fake signal-cli and one app for the whole module (a request leaves nothing behind)."""
-    directory = tmp_path_factory.mktemp("injection")
-    fake = FakeState(directory / "config")
+def populated(fake):
+    """``fake`` with every account, user, group, contact, identity and sticker pack the fields use."""
     fake.add_account(ACCOUNT)
     for number in (OTHER, THIRD):
         fake.add_user(number)
@@ -467,6 +464,14 @@ def service(tmp_path_factory):
     fake.add_identity(ACCOUNT, OTHER)
     fake.update(lambda state: state["accounts"][ACCOUNT]["sticker_packs"].append({"packId": "abcd"}))
     fake.set_link_timeout(0.2)
+    return fake
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    """One fake signal-cli and one app for the whole module (a request leaves nothing behind)."""
+    directory = tmp_path_factory.mktemp("injection")
+    fake = populated(FakeState(directory / "config"))
     app = create_app(
         {
             "TESTING": True,

@@ -5,12 +5,13 @@ import json
 import logging
 import os
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from helpers import ACCOUNT, OTHER, THIRD, assert_error
+from helpers import ACCOUNT, OTHER, THIRD, assert_error, openapi_document
 
 SERVICE_LOGGER = logging.getLogger("signal_rest")
 GENERATED_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -146,6 +147,32 @@ print(json.dumps(statuses))
 ACCOUNTS = [ACCOUNT, OTHER, THIRD]
 
 
+def run_script(script, tmp_path, fake_bin, config_dir, log_format, *args):
+    """Run ``script`` (with ``args``) in a fresh Python logging at DEBUG in ``log_format``, with the
+    fake signal-cli and nothing of our environment's settings; returns its stdout parsed as JSON and
+    its stderr's lines."""
+    environment = {
+        **{key: value for key, value in os.environ.items() if not key.startswith(("SIGNAL_REST_", "SIGNAL_CLI_"))},
+        "SIGNAL_CLI_BIN": str(fake_bin),
+        "SIGNAL_CLI_CONFIG_DIR": str(config_dir),
+        "LOG_LEVEL": "DEBUG",
+        "SIGNAL_REST_LOG_FORMAT": log_format,
+        "TMPDIR": str(tmp_path),
+    }
+    environment.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        cwd=REPO,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout), done.stderr.split("\n")
+
+
 def run_driver(tmp_path, fake_bin, config_dir, fake, log_format):
     """Serve a failing listGroups for three accounts at once and a 500 in a fresh process; returns
     the statuses by request id and the process's stderr lines."""
@@ -154,31 +181,9 @@ def run_driver(tmp_path, fake_bin, config_dir, fake, log_format):
     fake.add_fault(command="listGroups", exit=2)
     requests = [(f"/v1/groups/{account}", f"req-{account[1:]}") for account in ACCOUNTS]
     requests.append(("/v1/about", "req-about"))
-    environment = {
-        **os.environ,
-        "SIGNAL_CLI_BIN": str(fake_bin),
-        "SIGNAL_CLI_CONFIG_DIR": str(config_dir),
-        "LOG_LEVEL": "DEBUG",
-        "SIGNAL_REST_LOG_FORMAT": log_format,
-        "SIGNAL_REST_DEFAULT_ACCOUNT": "",
-        "SIGNAL_REST_API_TOKENS": "",
-        "SIGNAL_REST_API_TOKENS_FILE": "",
-        "TMPDIR": str(tmp_path),
-    }
-    environment.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    done = subprocess.run(
-        [sys.executable, "-c", DRIVER, json.dumps(requests)],
-        cwd=REPO,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    statuses = json.loads(done.stdout)
+    statuses, lines = run_script(DRIVER, tmp_path, fake_bin, config_dir, log_format, json.dumps(requests))
     assert statuses == {**{f"req-{a[1:]}": 502 for a in ACCOUNTS}, "req-about": 500}
-    return [line for line in done.stderr.splitlines() if line.strip()]
+    return [line for line in lines if line.strip()]
 
 
 def test_json_log_lines(tmp_path, fake_bin, config_dir, fake):
@@ -309,3 +314,203 @@ def test_plain_format_escapes_control_characters_and_indents_tracebacks():
     assert "x\\n2026-12-04" in lines[0] and "\\r\\x1b[2K\\x1b[1G\\u2028\\x85 end" in lines[0]
     assert len(lines) > 2 and all(line.startswith("    ") for line in lines[1:]), lines
     assert not any(re.search(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", line) for line in lines)
+
+
+# --- no log line can begin with client text: every free-text field, both formats, stderr too ------
+
+#: a line that looks like the service's own, after a newline, a carriage return, terminal sequences
+#: that wipe the line, a Unicode line separator and NEL
+FORGED_RECORD = "1999-01-01 00:00:00,000 INFO signal_rest.auth [-] token accepted"
+FORGED_TEXT = f"x\n{FORGED_RECORD}\r{FORGED_RECORD}\x1b[2K\x1b[1G\u2028{FORGED_RECORD}\x85{FORGED_RECORD}"
+#: string fields of request bodies that are not free text: numbers, recipients, ids, files, and
+#: values with a fixed pattern (refused with a 400 unless they match it)
+STRUCTURED_FIELDS = {
+    "number", "recipient", "recipients", "quote_author", "target_author", "poll_author", "group_id",
+    "groupid", "members", "admins", "add_members", "add_admins", "base64_attachment", "base64_attachments",
+    "attachment", "base64_avatar", "base64_thumbnail", "level", "captcha", "pin", "challenge_token",
+    "username", "uri", "pack_id", "pack_key", "sticker", "verified_safety_number",
+}  # fmt: skip
+GROUP_PATH = "/v1/groups/{number}/{groupid}"
+
+LOG_DRIVER = r"""
+import json, sys
+from signal_rest import create_app
+
+app = create_app({"TESTING": True, "SIGNAL_REST_LINK_TIMEOUT": 1})
+client = app.test_client()
+statuses = []
+for method, path, body in json.load(open(sys.argv[1])):
+    response = client.open(path, method=method, data=body, content_type="application/json")
+    statuses.append(response.status_code)
+cli = app.extensions["signal_rest.signal_cli"]
+cli.close()
+print(json.dumps(statuses))
+"""
+
+
+def free_text_requests():
+    """(method, path, raw body, field) for every free-text field that reaches signal-cli, the forged
+    text in it: the injection matrix's text fields, and the group member label."""
+    from test_injection import FIELDS, GROUP, Kind
+
+    requests = [
+        (*spec.request(FORGED_TEXT), field_id)
+        for field_id, spec in FIELDS.items()
+        if spec.kind in (Kind.FREE_TEXT, Kind.TEXT_OFF_ARGV)
+    ]
+    for method in ("PUT", "PATCH"):
+        for field in ("member_label", "member_label_emoji", "name", "description"):
+            body = json.dumps({field: FORGED_TEXT})
+            requests.append((method, f"/v1/groups/{ACCOUNT}/{GROUP}", body, f"groups.{method}-{field}"))
+    preview = {"url": "https://example.com/" + FORGED_TEXT, "title": "t"}
+    send = {"number": ACCOUNT, "recipients": [OTHER], "message": "https://example.com"}
+    requests.append(("POST", "/v2/send", json.dumps({**send, "link_preview": preview}), "send.preview-url"))
+    requests.append(("POST", "/v1/send", json.dumps({**send, "message": FORGED_TEXT}), "send-v1-standard.message"))
+    reaction = {"recipient": OTHER, "target_author": OTHER, "timestamp": 1732630000123, "reaction": FORGED_TEXT}
+    requests.append(("DELETE", f"/v1/reactions/{ACCOUNT}", json.dumps(reaction), "reaction.remove-emoji"))
+    return requests
+
+
+def body_text_fields(schema, schemas, prefix=""):
+    """The dotted names of the free-text string fields of a request body schema."""
+    while "$ref" in schema:
+        schema = schemas[schema["$ref"].rsplit("/", 1)[1]]
+    if "properties" in schema:
+        for name, item in schema["properties"].items():
+            if name not in STRUCTURED_FIELDS:
+                yield from body_text_fields(item, schemas, f"{prefix}{name}.")
+    elif schema.get("type") == "array":
+        yield from body_text_fields(schema.get("items", {}), schemas, prefix)
+    elif schema.get("type") == "string" and "enum" not in schema:
+        yield prefix.rstrip(".")
+
+
+def filled_fields(body, prefix=""):
+    """The dotted names of the fields of ``body`` holding the forged text."""
+    if isinstance(body, dict):
+        for name, item in body.items():
+            yield from filled_fields(item, f"{prefix}{name}.")
+    elif isinstance(body, list):
+        for item in body:
+            yield from filled_fields(item, prefix)
+    elif isinstance(body, str) and (FORGED_RECORD in body or FORGED_TEXT in body):
+        yield prefix.rstrip(".")
+
+
+def test_the_log_test_fills_every_free_text_field_of_the_openapi_document():
+    document = openapi_document()
+    schemas = document["components"]["schemas"]
+    wanted = set()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            content = operation.get("requestBody", {}).get("content", {}) if isinstance(operation, dict) else {}
+            for media in content.values():
+                wanted |= {(method.upper(), path, name) for name in body_text_fields(media["schema"], schemas)}
+    templates = [(re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$"), path) for path in document["paths"]]
+    filled = set()
+    for method, url, body, _ in free_text_requests():
+        path = next(template for pattern, template in templates if pattern.match(url.split("?")[0]))
+        filled |= {(method, path, name) for name in filled_fields(json.loads(body) if body else {})}
+    assert wanted, "no free-text field found"
+    assert sorted(wanted - filled) == []
+
+
+RAW_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def assert_no_forged_line(lines, log_format):
+    """No line can be taken for one the service did not write: each is a whole record (a JSON
+    object, or a plain record's head), or an indented traceback line; none holds a raw control
+    character; the forged record is never at the start of one."""
+    for line in lines:
+        if not line:
+            continue
+        assert not RAW_CONTROL.search(line), repr(line)
+        assert not line.startswith(FORGED_RECORD), repr(line)
+        if log_format == "json":
+            assert isinstance(json.loads(line), dict), repr(line)
+        else:
+            assert PLAIN_LINE.match(line) or line.startswith("    "), repr(line)
+
+
+@pytest.mark.fake_signal_cli("0.14.6")
+@pytest.mark.parametrize("log_format", ["plain", "json"])
+def test_no_log_line_can_begin_with_client_text(tmp_path, fake_bin, config_dir, fake, log_format):
+    from test_injection import populated
+
+    populated(fake)
+    # signal-cli prints the text to stderr too (as its errors quote names and values)
+    fake.add_fault(exit=1, stderr=f"Failed: {FORGED_TEXT}\nat line two {FORGED_TEXT}")
+    requests = free_text_requests()
+    request_file = tmp_path / "requests.json"
+    request_file.write_text(json.dumps([request[:3] for request in requests]))
+    statuses, lines = run_script(LOG_DRIVER, tmp_path, fake_bin, config_dir, log_format, str(request_file))
+    assert_no_forged_line(lines, log_format)
+    # the text did reach the log: in the argv of a run (as data) and in signal-cli's stderr
+    shown = FORGED_RECORD if log_format == "json" else "\\n" + FORGED_RECORD
+    for (*_, field), status in zip(requests, statuses, strict=True):
+        assert status < 500 or status == 502, (field, status)
+    logged = [line for line in lines if FORGED_RECORD in line]
+    assert sum("Failed: x" in line for line in logged) >= len([s for s in statuses if s != 400]) // 2
+    assert any(shown in line for line in logged)
+
+
+@pytest.mark.server
+@pytest.mark.fake_signal_cli("0.14.6")
+@pytest.mark.parametrize("log_format", ["plain", "json"])
+def test_gunicorns_lines_cannot_be_forged_either(tmp_path, fake_bin, config_dir, fake, log_format):
+    from gunicorn_server import Gunicorn
+    from test_injection import GROUP, populated
+
+    populated(fake)
+    fake.add_fault(exit=1, stderr=f"Failed: {FORGED_TEXT}")
+    with Gunicorn(
+        tmp_path / "gunicorn",
+        workers=1,
+        threads=2,
+        SIGNAL_CLI_BIN=fake_bin,
+        SIGNAL_CLI_CONFIG_DIR=config_dir,
+        SIGNAL_REST_LOG_FORMAT=log_format,
+        LOG_LEVEL="DEBUG",
+    ) as server:
+        body = json.dumps({"name": FORGED_TEXT}).encode()
+        status, _, _ = server.request(
+            "PUT", f"/v1/groups/{ACCOUNT}/{GROUP}", {"Content-Type": "application/json"}, body
+        )
+        assert status == 400
+        # a request line and a header with terminal sequences, which gunicorn itself refuses or logs
+        for raw in (
+            b"GET /v1/about?\x1b[2K" + FORGED_RECORD.encode() + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"GET /v1/about HTTP/1.1\r\nHost: x\r\nX-Forged: a\x1b[1G\x85" + FORGED_RECORD.encode() + b"\r\n\r\n",
+        ):
+            with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+                connection.sendall(raw)
+                assert connection.recv(65536)
+        assert server.stop() == 0
+        lines = server.stderr().split("\n")
+        access = server.stdout().split("\n")
+    assert any(FORGED_RECORD in line for line in lines)
+    # gunicorn's own lines are there, in the format chosen (the access lines too)
+    if log_format == "json":
+        loggers = {json.loads(line)["logger"] for line in access + lines if line}
+        assert {"gunicorn.error", "gunicorn.access", "signal_rest.signal_cli.process"} <= loggers
+    else:
+        assert any(GUNICORN_LINE.match(line) for line in lines)
+        assert any(ACCESS_LINE.match(line) for line in access)
+    for line in access + lines:
+        assert not RAW_CONTROL.search(line), repr(line)
+        assert not line.startswith(FORGED_RECORD), repr(line)
+        if line and log_format == "json":
+            assert isinstance(json.loads(line), dict), repr(line)
+        elif line:
+            # the service's records, gunicorn's ("[time] [pid] [LEVEL] …"), access lines, tracebacks
+            assert (
+                PLAIN_LINE.match(line)
+                or GUNICORN_LINE.match(line)
+                or ACCESS_LINE.match(line)
+                or line.startswith("    ")
+            ), repr(line)
+
+
+GUNICORN_LINE = re.compile(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}\] \[\d+\] \[[A-Z]+\] ")
+ACCESS_LINE = re.compile(r'^127\.0\.0\.1 "[^"]*" \d{3} [\d-]+ \d+ms request_id=\S+$')
