@@ -3,29 +3,37 @@ GET /v1/events/{number}, their delivery semantics beside the pollers, bad client
 the push clients of n8n and Node-RED (signalbot and pysignalclirestapi run for real in
 test_push_clients.py).
 
-The service runs in normal mode with the receiver on; the inbox is filled here directly, as the
-receiver (or json-rpc mode's supervisor) would.
+Each test runs in both modes: normal mode with the receiver on, and json-rpc mode with
+``signal-rest daemon`` beside gunicorn; the inbox is filled here directly, as the receiver or the
+daemon's supervisor would.
 """
 
 import base64
+import contextlib
 import http.client
 import json
 import os
 import signal
 import socket
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fake_signal_cli import message_line
-from gunicorn_server import Gunicorn
+from gunicorn_server import REPO, Gunicorn
 from receiving_support import ACCOUNT, OTHER_ACCOUNT, SENDER, wait_for
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from signal_rest.receiving.inbox import Inbox
 
-pytestmark = [pytest.mark.server, pytest.mark.fake_signal_cli("0.14.6")]
+pytestmark = [
+    pytest.mark.server,
+    pytest.mark.fake_signal_cli("0.14.6"),
+    pytest.mark.service_modes("normal", "json-rpc"),
+]
 
 TOKEN = "push-token-0123456789"
 OTHER_TOKEN = "other-token-0123456789"
@@ -34,16 +42,18 @@ TOKENS = f"{TOKEN} {OTHER_TOKEN}@{OTHER_ACCOUNT} ro:{READ_ONLY}"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
-def start(tmp_path, fake_bin, config_dir, *, threads=2, **settings):
-    """A gunicorn of one worker with the receiver on (nothing runs it: the test fills the inbox)."""
+@contextlib.contextmanager
+def start(tmp_path, fake_bin, config_dir, mode, *, threads=2, **settings):
+    """A gunicorn of one worker that serves push: in normal mode with the receiver on (nothing runs
+    it: the test fills the inbox), in json-rpc mode with ``signal-rest daemon`` running beside it."""
     settings = {
-        "SIGNAL_REST_RECEIVER": "true",
+        **({"SIGNAL_REST_RECEIVER": "true"} if mode == "normal" else {"SIGNAL_REST_MODE": "json-rpc"}),
         "SIGNAL_REST_API_TOKENS": TOKENS,
         "SIGNAL_REST_PUSH_KEEPALIVE": 1,
         "SIGNAL_REST_PUSH_SEND_TIMEOUT": 2,
         **settings,
     }
-    return Gunicorn(
+    server = Gunicorn(
         tmp_path / "gunicorn",
         workers=1,
         threads=threads,
@@ -51,6 +61,22 @@ def start(tmp_path, fake_bin, config_dir, *, threads=2, **settings):
         SIGNAL_CLI_CONFIG_DIR=config_dir,
         **settings,
     )
+    with server:
+        if mode == "normal":
+            yield server
+            return
+        daemon = subprocess.Popen([sys.executable, "-m", "signal_rest.cli", "daemon"], env=server.environment, cwd=REPO)
+        try:
+            # the daemon answers once it is up: the accounts it serves are what a handshake checks
+            wait_for(lambda: server.request("GET", "/v1/accounts", AUTH)[0] == 200, 30, "the daemon")
+            yield server
+        finally:
+            daemon.send_signal(signal.SIGTERM)
+            try:
+                daemon.wait(20)
+            except subprocess.TimeoutExpired:
+                daemon.kill()
+                daemon.wait()
 
 
 @pytest.fixture
@@ -139,8 +165,10 @@ def settled(pid, baseline, timeout=15):
     )
 
 
-def test_frames_are_the_lines_with_their_inbox_id_and_since_resumes(tmp_path, fake_bin, config_dir, fake, inbox):
-    with start(tmp_path, fake_bin, config_dir) as server:
+def test_frames_are_the_lines_with_their_inbox_id_and_since_resumes(
+    tmp_path, fake_bin, config_dir, fake, service_mode, inbox
+):
+    with start(tmp_path, fake_bin, config_dir, service_mode) as server:
         lines = store(inbox, "one", "two")
         with websocket(server) as ws:
             frames = received(ws, 2)
@@ -157,8 +185,10 @@ def test_frames_are_the_lines_with_their_inbox_id_and_since_resumes(tmp_path, fa
         assert status == 200 and [text_of(json.dumps(m)) for m in json.loads(body)] == ["one", "two", "three"]
 
 
-def test_without_since_a_client_gets_what_arrived_while_none_was_connected(tmp_path, fake_bin, config_dir, fake, inbox):
-    with start(tmp_path, fake_bin, config_dir) as server:
+def test_without_since_a_client_gets_what_arrived_while_none_was_connected(
+    tmp_path, fake_bin, config_dir, fake, service_mode, inbox
+):
+    with start(tmp_path, fake_bin, config_dir, service_mode) as server:
         store(inbox, "one")
         with websocket(server) as ws:
             assert [text_of(f) for f in [ws.recv(timeout=10)]] == ["one"]
@@ -176,14 +206,18 @@ def test_without_since_a_client_gets_what_arrived_while_none_was_connected(tmp_p
                 ws.recv(timeout=1.5)
 
 
-def test_two_clients_of_one_account_each_get_every_message(tmp_path, fake_bin, config_dir, fake, inbox):
-    with start(tmp_path, fake_bin, config_dir) as server, websocket(server) as bot, websocket(server) as other:
+def test_two_clients_of_one_account_each_get_every_message(tmp_path, fake_bin, config_dir, fake, service_mode, inbox):
+    with (
+        start(tmp_path, fake_bin, config_dir, service_mode) as server,
+        websocket(server) as bot,
+        websocket(server) as other,
+    ):
         store(inbox, "for both")
         assert text_of(bot.recv(timeout=10)) == text_of(other.recv(timeout=10)) == "for both"
 
 
-def test_pings_are_answered_and_client_frames_ignored(tmp_path, fake_bin, config_dir, fake, inbox):
-    with start(tmp_path, fake_bin, config_dir) as server, websocket(server) as ws:
+def test_pings_are_answered_and_client_frames_ignored(tmp_path, fake_bin, config_dir, fake, service_mode, inbox):
+    with start(tmp_path, fake_bin, config_dir, service_mode) as server, websocket(server) as ws:
         ws.ping(b"are you there").wait(5)
         ws.send("garbage that is no command")
         ws.send(b"\x00\xff binary garbage")
@@ -192,8 +226,8 @@ def test_pings_are_answered_and_client_frames_ignored(tmp_path, fake_bin, config
         ws.ping().wait(5)
 
 
-def test_the_server_pings_and_keeps_an_idle_connection(tmp_path, fake_bin, config_dir, fake, inbox):
-    with start(tmp_path, fake_bin, config_dir) as server, websocket(server, ping_interval=None) as ws:
+def test_the_server_pings_and_keeps_an_idle_connection(tmp_path, fake_bin, config_dir, fake, service_mode, inbox):
+    with start(tmp_path, fake_bin, config_dir, service_mode) as server, websocket(server, ping_interval=None) as ws:
         # the client never pings; the server's pings (every second) are answered by the client
         time.sleep(3.5)
         store(inbox, "after a quiet while")
@@ -213,17 +247,19 @@ def test_the_server_pings_and_keeps_an_idle_connection(tmp_path, fake_bin, confi
         ({"query": "?timeout=99"}, 400, "timeout"),
     ],
 )
-def test_handshakes_refused_before_the_upgrade(tmp_path, fake_bin, config_dir, fake, kwargs, status, fragment):
-    with start(tmp_path, fake_bin, config_dir) as server:
+def test_handshakes_refused_before_the_upgrade(
+    tmp_path, fake_bin, config_dir, fake, service_mode, kwargs, status, fragment
+):
+    with start(tmp_path, fake_bin, config_dir, service_mode) as server:
         code, body = refusal(server, **kwargs)
         assert code == status and fragment in body["error"]
 
 
 def test_basic_auth_and_account_limited_tokens_of_the_account_open_the_websocket(
-    tmp_path, fake_bin, config_dir, fake, inbox
+    tmp_path, fake_bin, config_dir, fake, service_mode, inbox
 ):
     fake.add_account(OTHER_ACCOUNT)
-    with start(tmp_path, fake_bin, config_dir) as server:
+    with start(tmp_path, fake_bin, config_dir, service_mode) as server:
         store(inbox, "hi", account=OTHER_ACCOUNT)
         with websocket(server, token=OTHER_TOKEN, account=OTHER_ACCOUNT) as ws:
             assert text_of(ws.recv(timeout=10)) == "hi"
@@ -233,14 +269,17 @@ def test_basic_auth_and_account_limited_tokens_of_the_account_open_the_websocket
             assert text_of(ws.recv(timeout=10)) == "hi"
 
 
-def test_without_the_receiver_the_websocket_is_refused(tmp_path, fake_bin, config_dir, fake):
-    with start(tmp_path, fake_bin, config_dir, SIGNAL_REST_RECEIVER="false") as server:
+@pytest.mark.service_modes("normal")
+def test_without_the_receiver_the_websocket_is_refused(tmp_path, fake_bin, config_dir, fake, service_mode):
+    with start(tmp_path, fake_bin, config_dir, service_mode, SIGNAL_REST_RECEIVER="false") as server:
         code, body = refusal(server)
         assert code == 400 and "SIGNAL_REST_RECEIVER=true" in body["error"]
 
 
-def test_push_connections_are_bounded_and_rest_threads_stay_free(tmp_path, fake_bin, config_dir, fake, inbox):
-    with start(tmp_path, fake_bin, config_dir, threads=1, SIGNAL_REST_PUSH_CONNECTIONS=2) as server:
+def test_push_connections_are_bounded_and_rest_threads_stay_free(
+    tmp_path, fake_bin, config_dir, fake, service_mode, inbox
+):
+    with start(tmp_path, fake_bin, config_dir, service_mode, threads=1, SIGNAL_REST_PUSH_CONNECTIONS=2) as server:
         (worker,) = server.worker_pids()
         with websocket(server) as first, websocket(server) as second:
             code, body = refusal(server)
@@ -279,10 +318,12 @@ def stuck_client(server):
         time.sleep(0.05)
 
 
-def test_a_client_that_never_reads_is_dropped_and_nothing_is_lost(tmp_path, fake_bin, config_dir, fake, inbox):
+def test_a_client_that_never_reads_is_dropped_and_nothing_is_lost(
+    tmp_path, fake_bin, config_dir, fake, service_mode, inbox
+):
     # one push connection: the worker's pool (whose threads stay, each with its SQLite connection)
     # cannot grow past its REST threads plus one, so growth from one stuck client to the next is a leak
-    with start(tmp_path, fake_bin, config_dir, SIGNAL_REST_PUSH_CONNECTIONS=1) as server:
+    with start(tmp_path, fake_bin, config_dir, service_mode, SIGNAL_REST_PUSH_CONNECTIONS=1) as server:
         (worker,) = server.worker_pids()
         fill_the_pool(server)
         store(inbox, "warm-up")
@@ -321,10 +362,12 @@ def bad_clients(server):
         ws.socket.close()
 
 
-def test_garbage_frames_close_the_connection_and_leak_nothing(tmp_path, fake_bin, config_dir, fake, inbox):
+def test_garbage_frames_close_the_connection_and_leak_nothing(
+    tmp_path, fake_bin, config_dir, fake, service_mode, inbox
+):
     # one push connection: each client waits for the last one's session to end, so the worker's pool
     # (whose threads stay, each with its SQLite connection) cannot grow past its REST threads plus one
-    with start(tmp_path, fake_bin, config_dir, SIGNAL_REST_PUSH_CONNECTIONS=1) as server:
+    with start(tmp_path, fake_bin, config_dir, service_mode, SIGNAL_REST_PUSH_CONNECTIONS=1) as server:
         (worker,) = server.worker_pids()
         fill_the_pool(server)
         bad_clients(server)
@@ -360,8 +403,8 @@ def events_of(response, count):
     return events, comments
 
 
-def test_server_sent_events_resume_with_last_event_id(tmp_path, fake_bin, config_dir, fake, inbox):
-    with start(tmp_path, fake_bin, config_dir) as server:
+def test_server_sent_events_resume_with_last_event_id(tmp_path, fake_bin, config_dir, fake, service_mode, inbox):
+    with start(tmp_path, fake_bin, config_dir, service_mode) as server:
         store(inbox, "one", "two")
         connection, response = sse(server, f"/v1/events/{ACCOUNT}")
         assert response.status == 200 and response.headers["Content-Type"].startswith("text/event-stream")
@@ -383,8 +426,10 @@ def test_server_sent_events_resume_with_last_event_id(tmp_path, fake_bin, config
         assert status == 400 and b"Last-Event-ID" in body
 
 
-def test_a_worker_killed_loses_nothing_and_sigterm_ends_push_sessions(tmp_path, fake_bin, config_dir, fake, inbox):
-    with start(tmp_path, fake_bin, config_dir) as server:
+def test_a_worker_killed_loses_nothing_and_sigterm_ends_push_sessions(
+    tmp_path, fake_bin, config_dir, fake, service_mode, inbox
+):
+    with start(tmp_path, fake_bin, config_dir, service_mode) as server:
         (worker,) = server.worker_pids()
         ws = websocket(server)
         store(inbox, "before")
@@ -440,10 +485,10 @@ def n8n_trigger_items(frames):
     return items
 
 
-def test_replay_of_the_n8n_signal_trigger(tmp_path, fake_bin, config_dir, fake, inbox):
+def test_replay_of_the_n8n_signal_trigger(tmp_path, fake_bin, config_dir, fake, service_mode, inbox):
     # its credentials hold a URL and an account, no token: a service without tokens; the account is
     # put in the path with encodeURIComponent, so "+" arrives as %2B
-    with start(tmp_path, fake_bin, config_dir, SIGNAL_REST_API_TOKENS="") as server:
+    with start(tmp_path, fake_bin, config_dir, service_mode, SIGNAL_REST_API_TOKENS="") as server:
         store(inbox, "first")
         assert inbox.store(ACCOUNT, typing_line(ACCOUNT, SENDER))
         assert inbox.store(ACCOUNT, json.dumps(message_line(ACCOUNT, ACCOUNT, "from this account")))
@@ -456,12 +501,12 @@ def test_replay_of_the_n8n_signal_trigger(tmp_path, fake_bin, config_dir, fake, 
         assert all(item["account"] == ACCOUNT for item in items)
 
 
-def test_replay_of_node_red_websocket_in(tmp_path, fake_bin, config_dir, fake, inbox):
+def test_replay_of_node_red_websocket_in(tmp_path, fake_bin, config_dir, fake, service_mode, inbox):
     # Node-RED's websocket-client config (core node 22-websocket.js): new ws(path, subprotocol,
     # {headers}) with no subprotocol and the configured headers (a token here); its optional heartbeat
     # pings every few seconds and drops a connection whose pong does not come back before the next one;
     # websocket-in hands each frame on as msg.payload, a string (a JSON node parses it)
-    with start(tmp_path, fake_bin, config_dir) as server:
+    with start(tmp_path, fake_bin, config_dir, service_mode) as server:
         url = f"ws://127.0.0.1:{server.port}/v1/receive/{ACCOUNT}"
         with connect(url, additional_headers=AUTH, open_timeout=10, ping_interval=None) as ws:
             for _ in range(3):
