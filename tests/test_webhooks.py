@@ -4,10 +4,13 @@ The webhook target is a real HTTP server on 127.0.0.1; the receiver runs in a th
 needs envelopes to arrive through it.
 """
 
+import base64
+import http.server
 import json
 import textwrap
 import threading
 import time
+import urllib.parse
 
 import pytest
 from fake_signal_cli import message_line
@@ -183,3 +186,130 @@ def test_one_filter_says_which_webhooks_take_an_account_and_kind():
     assert webhooks.targets(hooks, ACCOUNT) == ["http://127.0.0.1:1/all", "http://127.0.0.1:1/data"]
     assert webhooks.targets(hooks, OTHER_ACCOUNT, "typing") == ["http://127.0.0.1:1/all", "http://127.0.0.1:1/other"]
     assert webhooks.targets([], ACCOUNT) == []
+
+
+# --- receivers that authenticate: headers, user info, and Activepieces' Catch Webhook -----------
+
+
+def test_webhook_headers_and_user_info_settings():
+    (hook,) = webhooks.load_webhooks(
+        {
+            "SIGNAL_REST_WEBHOOKS": json.dumps(
+                [{"url": "https://flow:p%40ss@ap.local/api/v1/webhooks/F1", "headers": {"X-Flow-Token": "t0k"}}]
+            )
+        }
+    )
+    assert hook.safe_url == "https://ap.local/api/v1/webhooks/F1"
+    assert hook.request_headers() == {"X-Flow-Token": "t0k", "Authorization": "Basic ZmxvdzpwQHNz"}
+    assert webhooks.masked_url(hook.url) == "https://flow:••••••@ap.local/api/v1/webhooks/F1"
+
+
+@pytest.mark.parametrize(
+    ("headers", "fragment"),
+    [
+        ([["X-A", "b"]], "JSON object"),
+        ({"X A": "b"}, "letters, digits"),
+        ({"X-A": "b\r\nX-Forged: 1"}, "without line breaks"),
+        ({"X-A": 5}, "without line breaks"),
+        ({"Content-Type": "text/plain"}, "set by the service"),
+        ({"x-signal-rest-signature": "forged"}, "set by the service"),
+    ],
+)
+def test_bad_webhook_headers_are_refused(headers, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        webhooks.load_webhooks({"SIGNAL_REST_WEBHOOKS": json.dumps([{"url": "http://x", "headers": headers}])})
+
+
+class ActivepiecesCatchWebhook:
+    """A replay of Activepieces' Catch Webhook trigger (pieces/community/webhook, catch-hook.ts) behind
+    its webhook endpoint ``/api/v1/webhooks/{flowId}``: the endpoint answers every request at once;
+    the trigger builds its payload ``{method, headers (lower-case names), body, queryParams}`` and,
+    if the request passes the flow's authentication (none, Basic: ``username``/``password``, or
+    Header: ``headerName``/``headerValue``), the flow runs with that payload; otherwise it does not."""
+
+    def __init__(self, flow_id, auth_type, auth_fields):
+        self.flow_id, self.auth_type, self.auth_fields = flow_id, auth_type, auth_fields
+        self.runs, self.refused = [], 0
+        hook = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                path, _, query = self.path.partition("?")
+                self.send_response(200 if path == f"/api/v1/webhooks/{hook.flow_id}" else 404)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b"{}")
+                if path == f"/api/v1/webhooks/{hook.flow_id}":
+                    headers = {name.lower(): value for name, value in self.headers.items()}
+                    payload = {
+                        "method": "POST",
+                        "headers": headers,
+                        "body": json.loads(body) if "json" in headers.get("content-type", "") else body.decode(),
+                        "queryParams": dict(urllib.parse.parse_qsl(query)),
+                    }
+                    hook.trigger(payload)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"127.0.0.1:{self.server.server_port}/api/v1/webhooks/{flow_id}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def trigger(self, payload):
+        """catch_webhook's run: [payload] when verifyAuth passes, else []."""
+        headers, fields = payload["headers"], self.auth_fields
+        if self.auth_type == "basic":
+            value = headers.get("authorization", "")
+            decoded = base64.b64decode(value[6:]).decode() if value.lower().startswith("basic ") else ""
+            verified = decoded.split(":")[:2] == [fields["username"], fields["password"]]
+        elif self.auth_type == "header":
+            verified = headers.get(fields["headerName"].lower()) == fields["headerValue"]
+        else:
+            verified = True
+        if verified:
+            self.runs.append(payload)
+        else:
+            self.refused += 1
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("auth_type", "auth_fields", "webhook"),
+    [
+        ("basic", {"username": "flow", "password": "s3cret"}, lambda base: {"url": f"http://flow:s3cret@{base}"}),
+        (
+            "header",
+            {"headerName": "X-Flow-Token", "headerValue": "t0k3n"},
+            lambda base: {"url": f"http://{base}", "headers": {"X-Flow-Token": "t0k3n"}},
+        ),
+        ("none", {}, lambda base: {"url": f"http://{base}"}),
+    ],
+    ids=["basic", "header", "none"],
+)
+def test_replay_of_an_activepieces_catch_webhook_flow(fake_bin, config_dir, fake, auth_type, auth_fields, webhook):
+    flow = ActivepiecesCatchWebhook("aBcD1234efGH", auth_type, auth_fields)
+    try:
+        texts = queue_texts(fake, ACCOUNT, 3, "ap")
+        app = receiver_app(fake_bin, config_dir, SIGNAL_REST_WEBHOOKS=json.dumps([webhook(flow.base)]))
+        receiver = app.extensions["signal_rest.receiver"]
+        thread = threading.Thread(target=receiver.run)
+        thread.start()
+        try:
+            wait_for(lambda: len(flow.runs) + flow.refused >= 3, 20, "three flow runs")
+        finally:
+            receiver.stop()
+            thread.join()
+        status = app.test_client().get(f"/v1/receive/{ACCOUNT}/status").json["webhooks"][0]
+    finally:
+        flow.close()
+    assert flow.refused == 0
+    # each message ran the flow once, in order, with signal-cli's line as the trigger's body
+    assert [run["body"]["envelope"]["dataMessage"]["message"] for run in flow.runs] == texts
+    assert {run["body"]["account"] for run in flow.runs} == {ACCOUNT}
+    # the password is not shown where the deliveries are reported
+    assert status["pending"] == 0 and "s3cret" not in status["url"]

@@ -2,7 +2,6 @@
 
 import platform
 import time
-import urllib.parse
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 
@@ -197,8 +196,4 @@ def ms_time(milliseconds):
 @blp.app_template_filter("mask_url")
 def mask_url(url):
     """A URL with the password of its user part masked."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urllib.parse.urlunsplit(parts._replace(netloc=f"{parts.username}:••••••@{host}"))
+    return webhooks.masked_url(url)

@@ -10,15 +10,18 @@ the delivery is ``max_age`` seconds old; per webhook and account, an envelope is
 every earlier one was delivered or given up.
 """
 
+import base64
 import hashlib
 import hmac
 import json
 import logging
 import random
+import re
 import sqlite3
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,6 +33,18 @@ log = logging.getLogger(__name__)
 KINDS = ("data", "reaction", "receipt", "typing", "sync", "call", "story", "other")
 DELIVERY_HEADER = "X-Signal-Rest-Delivery"
 SIGNATURE_HEADER = "X-Signal-Rest-Signature"
+#: an HTTP header name (RFC 9110 token) and a value without line breaks or other controls
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}")
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]{0,4096}")
+#: headers the service sets itself
+_OWN_HEADERS = {
+    "content-type",
+    "content-length",
+    "host",
+    "user-agent",
+    DELIVERY_HEADER.lower(),
+    SIGNATURE_HEADER.lower(),
+}
 #: first retry after this many seconds, doubling each time up to MAX_BACKOFF
 BASE_BACKOFF = 2.0
 MAX_BACKOFF = 600.0
@@ -43,6 +58,22 @@ class Webhook:
     secret: str = ""
     accounts: frozenset = None
     kinds: frozenset = None
+    #: extra request headers, as (name, value) pairs (a token a receiver checks)
+    headers: tuple = ()
+
+    @property
+    def safe_url(self):
+        """The URL without its user name and password (for logs)."""
+        return _split_user_info(self.url)[0]
+
+    def request_headers(self):
+        """The extra headers of each delivery: the configured ones, and Basic authentication when
+        the URL holds a user name and password (``https://user:password@host/…``)."""
+        headers = dict(self.headers)
+        credentials = _split_user_info(self.url)[1]
+        if credentials is not None:
+            headers["Authorization"] = "Basic " + base64.b64encode(credentials.encode("utf-8")).decode("ascii")
+        return headers
 
     def wants(self, account, kind=None):
         """Whether an envelope of ``kind`` for ``account`` goes to this webhook (``kind=None``: any kind)."""
@@ -86,6 +117,7 @@ def load_webhooks(config):
                     secret=entry.get("secret", secret),
                     accounts=frozenset(accounts) if accounts is not None else None,
                     kinds=frozenset(kinds) if kinds is not None else None,
+                    headers=_checked_headers(entry.get("headers")),
                 )
             )
     return webhooks
@@ -93,8 +125,46 @@ def load_webhooks(config):
 
 def _checked_url(url):
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        raise ValueError(f"Webhook URL {url!r} must start with http:// or https://.")
+        raise ValueError(
+            f"Webhook URL {_split_user_info(url)[0] if isinstance(url, str) else url!r} must start with http:// or https://."
+        )
     return url
+
+
+def _checked_headers(headers):
+    """The ``headers`` of a SIGNAL_REST_WEBHOOKS entry as (name, value) pairs."""
+    if headers is None:
+        return ()
+    if not isinstance(headers, dict):
+        raise ValueError('A webhook\'s "headers" must be a JSON object of header names and values.')
+    for name, value in headers.items():
+        if not _HEADER_NAME.fullmatch(name) or not isinstance(value, str) or not _HEADER_VALUE.fullmatch(value):
+            raise ValueError(
+                f"Webhook header {name[:40]!r}: a name must be letters, digits and -, a value text without line breaks."
+            )
+        if name.lower() in _OWN_HEADERS:
+            raise ValueError(f"Webhook header {name!r} is set by the service itself and cannot be configured.")
+    return tuple(headers.items())
+
+
+def masked_url(url):
+    """``url`` with the password of its user part masked (for logs, the console, the status)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{parts.username}:••••••@{host}"))
+
+
+def _split_user_info(url):
+    """``url`` without ``user:password@``, and ``"user:password"`` (unquoted) or None."""
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None
+    user_info, _, host = parts.netloc.rpartition("@")
+    user, _, password = user_info.partition(":")
+    credentials = f"{urllib.parse.unquote(user)}:{urllib.parse.unquote(password)}"
+    return urllib.parse.urlunsplit(parts._replace(netloc=host)), credentials
 
 
 def signature(secret, body):
@@ -145,10 +215,11 @@ class Deliverer:
             return
         body = line.encode("utf-8")
         request = urllib.request.Request(
-            target,
+            webhook.safe_url,
             data=body,
             method="POST",
             headers={
+                **webhook.request_headers(),
                 "Content-Type": "application/json",
                 "User-Agent": f"signal-rest/{VERSION}",
                 DELIVERY_HEADER: delivery_id,
@@ -165,11 +236,17 @@ class Deliverer:
                 error = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
             next_at = time.time() + backoff(attempts + 1)
             if next_at - created_at > self.max_age:
-                log.error("giving up delivery %s to %s after %d attempts: %s", delivery_id, target, attempts + 1, error)
+                log.error(
+                    "giving up delivery %s to %s after %d attempts: %s",
+                    delivery_id,
+                    masked_url(target),
+                    attempts + 1,
+                    error,
+                )
                 self.inbox.delivery_failed(delivery, target, error)
             else:
-                log.warning("delivery %s to %s failed (%s); retrying", delivery_id, target, error)
+                log.warning("delivery %s to %s failed (%s); retrying", delivery_id, masked_url(target), error)
                 self.inbox.delivery_failed(delivery, target, error, next_at)
             return
         self.inbox.delivered(delivery, target)
-        log.debug("delivered %s to %s", delivery_id, target)
+        log.debug("delivered %s to %s", delivery_id, masked_url(target))

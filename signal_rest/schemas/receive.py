@@ -3,6 +3,7 @@
 from marshmallow import fields, validate
 
 from ..extensions import Schema
+from ..receiving import webhooks
 from . import (
     WholeNumber,
 )
@@ -55,7 +56,7 @@ class ReceivedSchema(Schema):
 class WebhookStatusSchema(Schema):
     """How deliveries to one webhook go."""
 
-    url = fields.String()
+    url = fields.Function(lambda status: webhooks.masked_url(status["url"]), metadata={"type": "string"})
     pending = fields.Integer()
     oldest_pending_age = fields.Float(allow_none=True)
     last_delivered_at = fields.String(allow_none=True)
