@@ -57,14 +57,19 @@ def body_properties(operation):
 
 def hostile_bodies(operation):
     """(text, the problem the answer names): the bare hostile values, then each inside an otherwise
-    well-formed body, once in every property of the operation's body."""
+    well-formed body, in the operation's properties taken in turn. The whole text is measured and
+    parsed before anything reads a property, so which property holds a value changes nothing;
+    ``test_a_hostile_value_is_refused_in_every_property_of_a_send`` shows it once for every one."""
     yield DEEP, DEPTH_PROBLEM
     yield HUGE, NUMBER_PROBLEM
     yield f'{{"number": "{ACCOUNT}", "x": {{"y": [1, {HUGE}]}}}}', NUMBER_PROBLEM
-    for name in body_properties(operation) if operation else ():
-        yield f'{{"number": "{ACCOUNT}", {json.dumps(name)}: {DEEP}}}', DEPTH_PROBLEM
-        yield f'{{"number": "{ACCOUNT}", {json.dumps(name)}: -{HUGE}}}', NUMBER_PROBLEM
-        yield f'{{"number": "{ACCOUNT}", {json.dumps(name)}: [{{"a": 1.5e999}}]}}', "out of range"
+    names = body_properties(operation) if operation else []
+    for index, (value, problem) in enumerate(IN_A_PROPERTY if names else ()):
+        yield f'{{"number": "{ACCOUNT}", {json.dumps(names[index % len(names)])}: {value}}}', problem
+
+
+#: hostile values inside a property, with the problem named
+IN_A_PROPERTY = [(DEEP, DEPTH_PROBLEM), (f"-{HUGE}", NUMBER_PROBLEM), ('[{"a": 1.5e999}]', "out of range")]
 
 
 def send(client, method, path, text, **headers):
@@ -93,6 +98,17 @@ def test_hostile_bodies_are_400_naming_the_problem(refusing_apps, access, method
     for text, problem in hostile_bodies(operation):
         body = assert_error(send(client, method, path, text, **headers), 400, problem)
         assert body["errors"] == {"body": [body["message"]]}
+
+
+@pytest.mark.fake_signal_cli("0.14.6")
+@pytest.mark.parametrize("access", ["open", "token"])
+def test_a_hostile_value_is_refused_in_every_property_of_a_send(refusing_apps, access):
+    client, headers = refusing_apps[access]
+    (operation,) = [op for method, path, op in WITH_BODY if (method, path) == ("post", "/v2/send")]
+    for name in body_properties(operation):
+        for value, problem in IN_A_PROPERTY:
+            text = f'{{"number": "{ACCOUNT}", {json.dumps(name)}: {value}}}'
+            assert_error(send(client, "post", "/v2/send", text, **headers), 400, problem)
 
 
 @pytest.mark.fake_signal_cli("0.14.6")
