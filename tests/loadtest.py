@@ -25,6 +25,7 @@ non-zero if any check fails. Only 127.0.0.1 is contacted; it stops by itself.
 import argparse
 import base64
 import hashlib
+import heapq
 import http.client
 import json
 import os
@@ -92,6 +93,25 @@ def percentile(values, fraction):
         return 0.0
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, int(round(fraction * len(ordered) + 0.5)) - 1))]
+
+
+def ideal_fair_latencies(planned, clients, service):
+    """The latencies the same plan would see from an ideal fair service: ``clients`` clients each
+    sending the next planned request as soon as their last one is answered, every account serving
+    its requests one at a time, first come first served, each taking ``service[account]`` seconds,
+    and nothing else taking any time. What no scheduler can beat for this plan: the spread comes
+    from the accounts' queues being uneven (requests pick their account at random)."""
+    free_at = defaultdict(float)
+    ready = [(0.0, client) for client in range(clients)]
+    heapq.heapify(ready)
+    latencies = []
+    for _, _, account, *_ in planned:
+        issued, client = heapq.heappop(ready)
+        done = max(issued, free_at[account]) + service[account]
+        free_at[account] = done
+        latencies.append(done - issued)
+        heapq.heappush(ready, (done, client))
+    return latencies
 
 
 class Load:
@@ -448,6 +468,17 @@ class Load:
                 f"    {kind:<8} {len(values):4d} requests, p50 {percentile(values, 0.5) * 1000:.0f} ms, "
                 f"p95 {percentile(values, 0.95) * 1000:.0f} ms, p99 {percentile(values, 0.99) * 1000:.0f} ms"
             )
+        print(f"  p99 / p50:    {p99 / p50 if p50 else 0:.2f}")
+        counts = Counter(r["account"] for r in answered)
+        # each account was busy the whole run: its time per request is the run's length over its requests
+        service = {account: self.elapsed / count for account, count in counts.items()}
+        issued = {r["index"] for r in answered}
+        ideal = ideal_fair_latencies([item for item in planned if item[0] in issued], self.options.concurrency, service)
+        i50, i99 = (percentile(ideal, fraction) * 1000 for fraction in (0.5, 0.99))
+        print(
+            f"  ideal fair:   p50 {i50:.0f} ms, p99 {i99:.0f} ms, p99 / p50 {i99 / i50 if i50 else 0:.2f} "
+            "(this plan through one first-come-first-served queue per account, nothing else taking time)"
+        )
         print(f"  statuses:     {dict(sorted(statuses.items(), key=lambda item: str(item[0])))}")
         print(f"  errors:       {errors or 'none'}")
         print(f"  incoming:     {len(self.queued)} messages queued")
