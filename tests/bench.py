@@ -1045,14 +1045,9 @@ def bench_jsonrpc(table, sizes, workdir):
     table.add(section, "overhead at p95", ms(p95(latencies["service"]) - p95(latencies["direct"])), "ms")
     add_latencies(table, section, "GET /v1/health, same worker (HTTP + Flask alone)", latencies["health"])
     add_latencies(table, section, "normal mode, fake per request: POST /v2/send", latencies["normal"])
-    table.add(
-        section,
-        "json-rpc / normal (fake per request) at p50",
-        rpc_p50 / p50(latencies["normal"]),
-        "x",
-        digits=3,
-        at_most=0.05,
-    )
+    # no target: a run of the fake takes ~30 ms (a Python start), a real signal-cli's hundreds of
+    # times that; the target is on the real one-shot below
+    table.add(section, "json-rpc / normal (fake per request) at p50", rpc_p50 / p50(latencies["normal"]), "x", digits=3)
     add_latencies(table, section, "normal mode, real one-shot, unknown account (400)", oneshot)
     table.add(
         section, "json-rpc (fake) / normal (real one-shot) at p50", rpc_p50 / p50(oneshot), "x", digits=3, at_most=0.05
