@@ -98,16 +98,20 @@ def percentile(values, fraction):
 def ideal_fair_latencies(planned, clients, service):
     """The latencies the same plan would see from an ideal fair service: ``clients`` clients each
     sending the next planned request as soon as their last one is answered, every account serving
-    its requests one at a time, first come first served, each taking ``service[account]`` seconds,
-    and nothing else taking any time. What no scheduler can beat for this plan: the spread comes
-    from the accounts' queues being uneven (requests pick their account at random)."""
+    its requests one at a time, first come first served, the k-th request of an account taking
+    ``service[account][k]`` seconds, and nothing else taking any time. The spread that remains
+    comes from the accounts' queues being uneven (requests pick their account at random) and from
+    the service times themselves; no scheduler does better for this plan."""
     free_at = defaultdict(float)
+    served = Counter()
     ready = [(0.0, client) for client in range(clients)]
     heapq.heapify(ready)
     latencies = []
     for _, _, account, *_ in planned:
         issued, client = heapq.heappop(ready)
-        done = max(issued, free_at[account]) + service[account]
+        times = service[account]
+        done = max(issued, free_at[account]) + times[served[account] % len(times)]
+        served[account] += 1
         free_at[account] = done
         latencies.append(done - issued)
         heapq.heappush(ready, (done, client))
@@ -432,7 +436,7 @@ class Load:
         everything = self.fake.log(events=True)
         records = [r for r in everything if "event" not in r]
         starts = [r for r in everything if r.get("event") == "start"]
-        self.report(planned)
+        self.report(planned, records)
         print("checks:")
         self.check_answers(self.server.log())
         self.check_processes(records)
@@ -445,7 +449,7 @@ class Load:
         print("all checks passed")
         return 0
 
-    def report(self, planned):
+    def report(self, planned, records):
         """Print the figures of the run."""
         answered = [r for r in self.results if r["status"] is not None]
         latencies = [r["seconds"] for r in answered]
@@ -470,8 +474,17 @@ class Load:
             )
         print(f"  p99 / p50:    {p99 / p50 if p50 else 0:.2f}")
         counts = Counter(r["account"] for r in answered)
-        # each account was busy the whole run: its time per request is the run's length over its requests
-        service = {account: self.elapsed / count for account, count in counts.items()}
+        # each account was busy the whole run: its requests take their signal-cli runs' own times
+        # (in the order they ran) plus an equal share of the rest of the run
+        runs = defaultdict(list)
+        for record in sorted(records, key=lambda record: record["launched"]):
+            if record.get("account") in counts:
+                runs[record["account"]].append(record["end"] - record["launched"])
+        service = {}
+        for account, count in counts.items():
+            times = runs[account] or [0.0]
+            rest = max(0.0, self.elapsed - sum(times)) / count
+            service[account] = [time_taken + rest for time_taken in times]
         issued = {r["index"] for r in answered}
         ideal = ideal_fair_latencies([item for item in planned if item[0] in issued], self.options.concurrency, service)
         i50, i99 = (percentile(ideal, fraction) * 1000 for fraction in (0.5, 0.99))
