@@ -121,6 +121,16 @@ def test_unwritable_config_dir(tmp_path):
         cli.list_groups(ACCOUNT)
 
 
+@pytest.mark.parametrize("account", [ACCOUNT, None], ids=["account", "no-account"])
+def test_a_permission_error_of_the_run_itself_is_not_called_a_lock_file_problem(tmp_path, account):
+    cli = scripted_cli(tmp_path, "echo '[]'\n")
+    with pytest.raises(PermissionError, match="the run's own"), cli.runner.held(account, ["signal-cli"]):
+        raise PermissionError("the run's own")
+    # the lock and the slot were given back
+    with cli.runner.held(account, ["signal-cli"]):
+        pass
+
+
 def test_java_opts_reach_the_process(tmp_path):
     cli = scripted_cli(tmp_path, 'echo "[\\"$JAVA_OPTS\\"]"\n', java_opts="-XX:TieredStopAtLevel=1")
     assert cli.list_groups(ACCOUNT) == [

@@ -244,10 +244,13 @@ class ProcessRunner:
     @contextlib.contextmanager
     def held(self, account, redacted):
         """Hold ``account``'s lock (if any) and a process slot, each given in the order the requests
-        came; AccountBusy after the lock timeout."""
+        came; AccountBusy after the lock timeout. A PermissionError while taking them means the
+        lock files cannot be written (ConfigDirUnusable); one raised by the caller's run is its own."""
+        running = False
         try:
             if account is None:
                 with self._process_slot():
+                    running = True
                     yield
                 return
             waiting = time.monotonic()
@@ -262,10 +265,13 @@ class ProcessRunner:
             try:
                 self.observer.waited("account", time.monotonic() - waiting)
                 with self._process_slot():
+                    running = True
                     yield
             finally:
                 lock.release()
         except PermissionError as exc:
+            if running:
+                raise
             raise ConfigDirUnusable(
                 f"Cannot write the lock file in {self.lock_dir}: {exc.strerror}. "
                 "Make SIGNAL_CLI_CONFIG_DIR a directory the service can write."
