@@ -58,6 +58,11 @@ PARAMETER = {
     ),
 }
 
+#: the replay header as an OpenAPI response header
+REPLAYED = {
+    "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key.",
+    "schema": {"type": "string", "enum": ["true"]},
+}
 _ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 #: the answers the header adds to an operation
 RESPONSES = {
@@ -215,10 +220,14 @@ def idempotent(func):
 
     wrapper._apidoc = {**getattr(wrapper, "_apidoc", {})}
     manual = wrapper._apidoc.get("manual_doc", {})
+    # the success answers say when they are a replay
+    successes = {
+        code: {"headers": {REPLAYED_HEADER: REPLAYED}} for code in wrapper._apidoc.get("success_status_codes", ())
+    }
     wrapper._apidoc["manual_doc"] = {
         **manual,
         "parameters": [*manual.get("parameters", []), PARAMETER],
-        "responses": {**manual.get("responses", {}), **RESPONSES},
+        "responses": {**manual.get("responses", {}), **successes, **RESPONSES},
     }
     return wrapper
 

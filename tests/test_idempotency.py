@@ -261,6 +261,13 @@ def test_the_openapi_document_names_the_header_on_every_sending_route():
         ("POST", "/v1/groups/{number}/{groupid}/pin-message"),
         ("DELETE", "/v1/groups/{number}/{groupid}/pin-message"),
     }
+    # their success answers name the replay header and keep their own description and content
+    for method, path in documented:
+        operation = document["paths"][path][method.lower()]
+        successes = [answer for code, answer in operation["responses"].items() if code.startswith("2")]
+        assert successes and all(idempotency.REPLAYED_HEADER in answer["headers"] for answer in successes)
+        assert all(answer["description"] for answer in successes)
+    assert "content" in document["paths"]["/v2/send"]["post"]["responses"]["201"]
     # the header does not replace the operation's other parameters
     receive = document["paths"]["/v1/receive/{number}"]["get"]
     assert any(p["name"] == "timeout" for p in receive["parameters"])
