@@ -1,8 +1,6 @@
 """Processes: missing binary, time limit and process-group kill, stdin, account locks, process slots."""
 
 import os
-import subprocess
-import sys
 import threading
 import time
 
@@ -18,7 +16,6 @@ from signal_rest.signal_cli import (
     SignalCli,
     SignalCliNotFound,
     SignalCliTimeout,
-    process,
 )
 
 ACCOUNT = "+4915112345678"
@@ -258,57 +255,3 @@ def test_a_waiting_line_that_cannot_be_made_is_an_unusable_config_dir(tmp_path, 
     with pytest.raises(ConfigDirUnusable) as raised:
         cli.list_accounts() if settings else cli.list_groups(ACCOUNT)
     assert "SIGNAL_CLI_CONFIG_DIR" in raised.value.message
-
-
-#: starts `sleep 60` through the launcher (the one chosen, or the Python one when told), prints its pid,
-#: then waits to be killed
-LAUNCHING = r"""
-import sys, time
-from signal_rest.signal_cli import process
-
-if sys.argv[1] == "python":
-    process._setpriv = lambda: None
-child = process.popen(["sleep", "60"])
-print(child.pid, flush=True)
-time.sleep(60)
-"""
-
-
-@pytest.mark.parametrize("launcher", ["chosen", "python"])
-def test_a_child_dies_with_the_process_that_started_it(launcher):
-    """The launcher chosen here (setpriv where installed) and the Python one both do it."""
-    with subprocess.Popen([sys.executable, "-c", LAUNCHING, launcher], stdout=subprocess.PIPE, text=True) as starter:
-        try:
-            child = int(starter.stdout.readline())
-            # the launcher has made way for sleep (which it does only with the signal set)
-            deadline = time.monotonic() + 5
-            while _command_of(child) != b"sleep":
-                assert time.monotonic() < deadline, f"the launcher did not start sleep: {_command_of(child)!r}"
-                time.sleep(0.01)
-        finally:
-            starter.kill()
-    deadline = time.monotonic() + 2
-    while not _is_zombie(child):
-        assert time.monotonic() < deadline, "the child outlived the process that started it"
-        time.sleep(0.02)
-
-
-def _command_of(pid):
-    with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-        return cmdline.read().split(b"\0")[0]
-
-
-def _is_zombie(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
-
-
-def test_the_launcher_is_setpriv_where_it_is_installed():
-    launched = process.dying_with_parent(["signal-cli", "--version"])
-    if process._setpriv() is None:
-        assert launched[:2] == [sys.executable, "-S"]
-    else:
-        assert launched[1:4] == ["--pdeathsig", "TERM", "--"] and launched[-2:] == ["signal-cli", "--version"]
