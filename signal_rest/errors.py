@@ -34,6 +34,22 @@ class RefusedBody(Exception):
     number too large (its message says which)."""
 
 
+class BadIdempotencyKey(Exception):
+    """Raised for an ``Idempotency-Key`` header that is not 1 to 255 printable ASCII characters."""
+
+
+class IdempotencyKeyInUse(Exception):
+    """Raised when a request repeats one with the same ``Idempotency-Key`` that is still running."""
+
+
+class IdempotencyKeyReused(Exception):
+    """Raised when an ``Idempotency-Key`` comes again with another route or body."""
+
+
+class IdempotencyUnavailable(Exception):
+    """Raised when the idempotency keys' database cannot be read or written."""
+
+
 class ServiceUnhealthy(Exception):
     """Raised when a deep health check fails; ``checks`` says how each check went."""
 
@@ -46,6 +62,10 @@ class ServiceUnhealthy(Exception):
 STATUS_FOR_ERROR = {
     NoAccount: 400,
     RefusedBody: 400,
+    BadIdempotencyKey: 400,
+    IdempotencyKeyInUse: 409,
+    IdempotencyKeyReused: 422,
+    IdempotencyUnavailable: 503,
     ServiceUnhealthy: 503,
     DiskFull: 507,
     push.NotServed: 400,
@@ -247,6 +267,13 @@ def handle_refused_body(error):
     return error_response(status_for(error), str(error), errors={"body": [str(error)]})
 
 
+def handle_idempotency_error(error):
+    """A key that cannot be used (now): the error body with its status; "come back" ones say when."""
+    status = status_for(error)
+    retry = {409: "2", 503: "5"}.get(status)
+    return error_response(status, str(error), headers={"Retry-After": retry} if retry else None)
+
+
 def handle_service_unhealthy(error):
     """A failed deep health check: its own body (every check's outcome, as /v1/health gives it), not the error body."""
     return health_response("failing", error.checks, status_for(error))
@@ -283,6 +310,8 @@ def register_error_handlers(app):
     app.register_error_handler(NoAccount, handle_no_account)
     app.register_error_handler(RefusedBody, handle_refused_body)
     app.register_error_handler(ServiceUnhealthy, handle_service_unhealthy)
+    for idempotency_error in (BadIdempotencyKey, IdempotencyKeyInUse, IdempotencyKeyReused, IdempotencyUnavailable):
+        app.register_error_handler(idempotency_error, handle_idempotency_error)
     app.register_error_handler(StorageError, handle_storage_error)
     app.register_error_handler(push.PushError, handle_push_error)
     app.register_error_handler(Exception, handle_unexpected_error)

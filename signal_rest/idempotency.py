@@ -23,6 +23,7 @@ import contextlib
 import functools
 import hashlib
 import json
+import logging
 import re
 import sqlite3
 import time
@@ -34,15 +35,14 @@ from . import auth, errors
 from .database import Database
 from .extensions import account_or_default, request_json
 
+log = logging.getLogger(__name__)
+
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 #: a key: printable ASCII, at most 255 characters (what Stripe and the IETF draft allow)
 _KEY = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]{0,253}[\x21-\x7e])?")
 #: answers that say "nothing was done, try again": never remembered
 _RETRYABLE = {408, 409, 423, 425, 429}
-#: seconds a repeat of a running request is told to wait
-RETRY_AFTER = 2
-
 #: the header as an OpenAPI parameter (on every route that takes it)
 PARAMETER = {
     "in": "header",
@@ -86,14 +86,6 @@ CREATE INDEX IF NOT EXISTS answers_expires ON answers (expires);
 """
 
 
-class Conflict(Exception):
-    """A request's key is in use: ``status`` 409 (still running) or 422 (another request's key)."""
-
-    def __init__(self, status, message):
-        super().__init__(message)
-        self.status = status
-
-
 class Replay(Exception):
     """A request's key has a remembered answer."""
 
@@ -120,7 +112,8 @@ class Store(Database):
         connection.executescript(_SCHEMA)
 
     def claim(self, scope, key, fingerprint):
-        """Take ``key`` for a new request; raises :class:`Replay` or :class:`Conflict` when it is taken."""
+        """Take ``key`` for a new request; raises :class:`Replay` when it has an answer, and
+        ``IdempotencyKeyInUse`` or ``IdempotencyKeyReused`` when it cannot be taken."""
         now = time.time()
         with self._transaction() as db:
             db.execute("DELETE FROM answers WHERE expires < ?", (now,))
@@ -134,17 +127,15 @@ class Store(Database):
                     (scope, key, fingerprint, now + self.abandon_after),
                 )
                 return
-        remembered, status, content_type, body = row
-        if remembered != fingerprint:
-            raise Conflict(
-                422,
+        first_fingerprint, status, content_type, body = row
+        if first_fingerprint != fingerprint:
+            raise errors.IdempotencyKeyReused(
                 f"This {HEADER} was used for a different request (another route or body); "
-                f"use a new key for a new request.",
+                f"use a new key for a new request."
             )
         if status is None:
-            raise Conflict(
-                409,
-                f"A request with this {HEADER} is still being carried out; repeat it in a moment to get its answer.",
+            raise errors.IdempotencyKeyInUse(
+                f"A request with this {HEADER} is still being carried out; repeat it in a moment to get its answer."
             )
         raise Replay(status, content_type, body)
 
@@ -200,17 +191,19 @@ def idempotent(func):
         if key is None:
             return func(data, *args, **kwargs)
         if not _KEY.fullmatch(key):
-            return errors.error_response(
-                400,
+            raise errors.BadIdempotencyKey(
                 f"The {HEADER} header must be 1 to 255 printable ASCII characters, not starting or "
-                f"ending with a space (a UUID is a good key).",
+                f"ending with a space (a UUID is a good key)."
             )
         scope = _scope(account_or_default(kwargs.get("number") or data.get("number")))
         try:
             _store().claim(scope, key, _fingerprint())
-        except Conflict as conflict:
-            headers = {"Retry-After": str(RETRY_AFTER)} if conflict.status == 409 else None
-            return errors.error_response(conflict.status, str(conflict), headers=headers)
+        except sqlite3.Error as error:
+            log.exception("the idempotency keys cannot be read")
+            raise errors.IdempotencyUnavailable(
+                f"The {HEADER} cannot be checked: {_store().path} cannot be used ({error}). Nothing was "
+                f"sent; make SIGNAL_REST_DATA_DIR writable, or repeat the request without the header."
+            ) from None
         except Replay as replay:
             response = current_app.response_class(replay.body, status=replay.status, content_type=replay.content_type)
             response.headers[REPLAYED_HEADER] = "true"
@@ -246,10 +239,15 @@ def init_app(app, data_dir, *, by_token):
     def remember_answer(response):
         claimed = g.pop("signal_rest_idempotency", None)
         if claimed is not None:
-            if remembered(response.status_code) and not response.is_streamed:
-                _store().finish(*claimed, response.status_code, response.content_type, response.get_data())
-            else:
-                _store().release(*claimed)
+            try:
+                if remembered(response.status_code):
+                    _store().finish(*claimed, response.status_code, response.content_type, response.get_data())
+                else:
+                    _store().release(*claimed)
+            except sqlite3.Error:
+                # the request was carried out: its answer goes to the client all the same; the key
+                # stays claimed until it is given up (repeats meanwhile get 409)
+                log.exception("the answer to %s %r could not be kept", HEADER, claimed[1])
         return response
 
     @app.teardown_request

@@ -4,13 +4,14 @@ let go; the key's scope; the OpenAPI document."""
 
 import concurrent.futures
 import json
+import sqlite3
 import threading
 
 import pytest
 from gunicorn_server import Gunicorn
 from helpers import ACCOUNT, OTHER, add_group_with_id, api_group_id, assert_error, b64, openapi_document
 
-from signal_rest import idempotency
+from signal_rest import errors, idempotency
 
 pytestmark = pytest.mark.service_modes("normal", "json-rpc")
 
@@ -100,7 +101,7 @@ def test_twenty_concurrent_identical_requests_send_one_message(app, fake):
     for status, body, retry_after in answers:
         if status == 409:
             assert "still being carried out" in body["error"]
-            assert retry_after == str(idempotency.RETRY_AFTER)
+            assert retry_after == "2"
     # afterwards each of them gets the one answer
     timestamps = {body["timestamp"] for status, body, _ in answers if status == 201}
     assert len(timestamps) == 1
@@ -123,7 +124,7 @@ def test_a_repeat_while_the_first_runs_is_409_with_retry_after(app, fake):
             threading.Event().wait(0.01)
         response = send(app.test_client())
         assert_error(response, 409, "still being carried out", "repeat it in a moment")
-        assert response.headers["Retry-After"] == str(idempotency.RETRY_AFTER)
+        assert response.headers["Retry-After"] == "2"
     finally:
         thread.join()
     assert first["response"].status_code == 201
@@ -174,15 +175,40 @@ def test_a_key_expires_after_the_retention(make_app, fake):
 def test_a_claim_of_a_killed_worker_is_given_up(tmp_path):
     store = idempotency.Store(tmp_path / "keys.sqlite3", retention=60, abandon_after=0.05)
     store.claim("scope", "key", "digest")
-    with pytest.raises(idempotency.Conflict) as conflict:
+    with pytest.raises(errors.IdempotencyKeyInUse):
         store.claim("scope", "key", "digest")
-    assert conflict.value.status == 409
     threading.Event().wait(0.1)
     # nothing was remembered: the next request with the key is carried out
     store.claim("scope", "key", "digest")
     store.finish("scope", "key", 201, "application/json", b"{}")
     with pytest.raises(idempotency.Replay):
         store.claim("scope", "key", "digest")
+
+
+def test_keys_that_cannot_be_checked_are_503_and_nothing_is_sent(make_app, fake, config_dir):
+    client = make_app().test_client()
+    # the keys' database cannot be opened: its path is a directory
+    (config_dir / "signal-rest" / "idempotency.sqlite3").mkdir(parents=True)
+    response = send(client)
+    assert_error(response, 503, "cannot be checked", "SIGNAL_REST_DATA_DIR", "without the header")
+    assert response.headers["Retry-After"] == "5"
+    assert fake.sent_messages() == []
+    # without the header the service sends as ever
+    assert send(client, key=None).status_code == 201
+
+
+def test_an_answer_that_cannot_be_kept_still_reaches_the_client(app, fake, monkeypatch):
+    store = app.extensions["signal_rest.idempotency"]
+
+    def broken_finish(*args):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(store, "finish", broken_finish)
+    first = send(app.test_client())
+    assert first.status_code == 201 and first.get_json()["timestamp"]
+    # the key stays claimed: a repeat is not carried out (it would send again) but told to wait
+    assert_error(send(app.test_client()), 409, "still being carried out")
+    assert texts_sent(fake) == ["hi"]
 
 
 def test_keys_belong_to_their_account(client, fake):
