@@ -220,6 +220,21 @@ def test_bad_webhook_headers_are_refused(headers, fragment):
         webhooks.load_webhooks({"SIGNAL_REST_WEBHOOKS": json.dumps([{"url": "http://x", "headers": headers}])})
 
 
+def test_a_webhook_password_is_never_shown(tmp_path, target, caplog):
+    with pytest.raises(ValueError, match="must start with") as refused:
+        webhooks.load_webhooks({"SIGNAL_REST_WEBHOOKS": json.dumps([{"url": "ftp://flow:s3cret@x/"}])})
+    assert "s3cret" not in str(refused.value)
+    url = target.url.replace("http://", "http://flow:s3cret@")
+    inbox = Inbox(tmp_path / "inbox.sqlite3", targets_for=lambda account, kind: [url])
+    deliverer = webhooks.Deliverer(inbox, [webhooks.Webhook(url, SECRET)])
+    inbox.store(ACCOUNT, json.dumps(message_line(ACCOUNT, SENDER, "x")))
+    target.down = True
+    (row,) = inbox.due_deliveries()
+    with caplog.at_level("DEBUG", logger="signal_rest"):
+        deliverer.attempt(row)
+    assert "flow:••••••@" in caplog.text and "s3cret" not in caplog.text
+
+
 class ActivepiecesCatchWebhook:
     """A replay of Activepieces' Catch Webhook trigger (pieces/community/webhook, catch-hook.ts) behind
     its webhook endpoint ``/api/v1/webhooks/{flowId}``: the endpoint answers every request at once;

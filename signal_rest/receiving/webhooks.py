@@ -63,7 +63,7 @@ class Webhook:
 
     @property
     def safe_url(self):
-        """The URL without its user name and password (for logs)."""
+        """The URL without its user name and password: where a delivery is sent."""
         return _split_user_info(self.url)[0]
 
     def request_headers(self):
@@ -125,9 +125,8 @@ def load_webhooks(config):
 
 def _checked_url(url):
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        raise ValueError(
-            f"Webhook URL {_split_user_info(url)[0] if isinstance(url, str) else url!r} must start with http:// or https://."
-        )
+        shown = masked_url(url) if isinstance(url, str) else url
+        raise ValueError(f"Webhook URL {shown!r} must start with http:// or https://.")
     return url
 
 
