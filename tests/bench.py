@@ -90,7 +90,7 @@ from pathlib import Path
 from fake_signal_cli import FakeState, message_line, write_executable
 from fake_signal_cli.handlers.common import POLL_SECONDS as FAKE_POLL_SECONDS
 from gunicorn_server import LOOPBACK, REPO, Gunicorn
-from processes import child_pids
+from processes import child_pids, terminate
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect as websocket_connect
 
@@ -744,12 +744,7 @@ def running_companion(command, environment, log_path):
     try:
         yield process
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        terminate(process, 30)
 
 
 def wait_for(condition, seconds, what):

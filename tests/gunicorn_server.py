@@ -5,6 +5,7 @@ port of 127.0.0.1, with the fake signal-cli, its output in files, stopped with S
 :meth:`Gunicorn.stop` is the clean stop a test can assert on (exit status, metrics directory).
 """
 
+import contextlib
 import http.client
 import os
 import signal
@@ -14,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from processes import child_pids
+from processes import child_pids, terminate
 
 REPO = Path(__file__).resolve().parent.parent
 LOOPBACK = "127.0.0.1"
@@ -80,13 +81,7 @@ class Gunicorn:
         return self
 
     def __exit__(self, *exc_info):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        terminate(self.process, 30)
 
     def _wait_until_ready(self, timeout=40.0):
         deadline = time.monotonic() + timeout
@@ -142,3 +137,14 @@ class Gunicorn:
     def stderr(self):
         """What gunicorn wrote to stderr so far (its error log and the service's log)."""
         return self.stderr_path.read_text("utf-8", "replace")
+
+
+@contextlib.contextmanager
+def beside(server, command):
+    """``signal-rest <command>`` (``daemon``, ``receiver``) running beside ``server``, with its
+    environment, until the block ends (then SIGTERM); yields the process."""
+    process = subprocess.Popen([sys.executable, "-m", "signal_rest.cli", command], env=server.environment, cwd=REPO)
+    try:
+        yield process
+    finally:
+        terminate(process)

@@ -7,6 +7,8 @@ dependency.
 """
 
 import os
+import signal
+import subprocess
 from pathlib import Path
 
 
@@ -48,3 +50,16 @@ def alive(pid):
 def gone(pid):
     """Whether there is no process ``pid`` at all, not even a zombie waiting to be reaped."""
     return not Path(f"/proc/{pid}").exists()
+
+
+def terminate(process, timeout=20):
+    """Stop a ``subprocess.Popen`` gracefully (SIGTERM), kill it if it is still there after
+    ``timeout`` seconds, and reap it; returns its exit status."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+    return process.returncode

@@ -15,14 +15,12 @@ import json
 import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fake_signal_cli import message_line
-from gunicorn_server import REPO, Gunicorn
+from gunicorn_server import Gunicorn, beside
 from receiving_support import ACCOUNT, OTHER_ACCOUNT, SENDER, wait_for
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
@@ -65,18 +63,10 @@ def start(tmp_path, fake_bin, config_dir, mode, *, threads=2, **settings):
         if mode == "normal":
             yield server
             return
-        daemon = subprocess.Popen([sys.executable, "-m", "signal_rest.cli", "daemon"], env=server.environment, cwd=REPO)
-        try:
+        with beside(server, "daemon"):
             # the daemon answers once it is up: the accounts it serves are what a handshake checks
             wait_for(lambda: server.request("GET", "/v1/accounts", AUTH)[0] == 200, 30, "the daemon")
             yield server
-        finally:
-            daemon.send_signal(signal.SIGTERM)
-            try:
-                daemon.wait(20)
-            except subprocess.TimeoutExpired:
-                daemon.kill()
-                daemon.wait()
 
 
 @pytest.fixture

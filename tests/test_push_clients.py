@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 from fake_signal_cli import message_line
-from gunicorn_server import Gunicorn
+from gunicorn_server import Gunicorn, beside
+from processes import terminate
 from receiving_support import ACCOUNT, SENDER, wait_for
 
 pytestmark = [pytest.mark.server, pytest.mark.fake_signal_cli("0.14.6")]
@@ -47,12 +48,10 @@ def test_a_signalbot_bot_answers_every_ping_once_across_a_worker_kill(tmp_path, 
         "SIGNAL_REST_API_LEVEL": "0.101",
         "SIGNAL_REST_PUSH_KEEPALIVE": 1,
     }
-    with Gunicorn(tmp_path / "gunicorn", workers=1, threads=4, **settings) as server:
-        env = server.environment
-        helper = subprocess.Popen([sys.executable, "-m", "signal_rest.cli", companion], env=env, cwd=ROOT)
+    with Gunicorn(tmp_path / "gunicorn", workers=1, threads=4, **settings) as server, beside(server, companion):
         bot = subprocess.Popen(
             [sys.executable, str(ROOT / "tests" / "signalbot_ping.py"), f"127.0.0.1:{server.port}", ACCOUNT, TOKEN],
-            env=env,
+            env=server.environment,
             cwd=ROOT,
         )
         try:
@@ -68,14 +67,7 @@ def test_a_signalbot_bot_answers_every_ping_once_across_a_worker_kill(tmp_path, 
             assert bot.poll() is None
             assert pongs(fake) == Counter(range(8))
         finally:
-            for process in (bot, helper):
-                process.send_signal(signal.SIGTERM)
-            for process in (bot, helper):
-                try:
-                    process.wait(20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            terminate(bot)
         assert bot.returncode == 0
 
 
@@ -86,16 +78,12 @@ def test_pysignalclirestapi_receive_in_json_rpc_mode_reads_the_websocket(tmp_pat
 
     settings = {"SIGNAL_CLI_BIN": fake_bin, "SIGNAL_CLI_CONFIG_DIR": config_dir, "SIGNAL_REST_MODE": "json-rpc"}
     with Gunicorn(tmp_path / "gunicorn", workers=1, threads=4, **settings) as server:
-        daemon = subprocess.Popen([sys.executable, "-m", "signal_rest.cli", "daemon"], env=server.environment, cwd=ROOT)
-        try:
+        with beside(server, "daemon"):
             queue_pings(fake, range(3))
             # the daemon is up once it has handed the messages out
             wait_for(lambda: len(fake.deliveries(ACCOUNT)) >= 3, 60, "the daemon receiving")
             api = SignalCliRestApi(server.url, ACCOUNT)
             assert api.mode() == "json-rpc"
             messages = api.receive(max_messages=3, timeout=30)
-        finally:
-            daemon.send_signal(signal.SIGTERM)
-            daemon.wait(20)
     assert [m["envelope"]["dataMessage"]["message"] for m in messages] == ["ping 0", "ping 1", "ping 2"]
     assert all(m["account"] == ACCOUNT and isinstance(m["inbox_id"], int) for m in messages)
