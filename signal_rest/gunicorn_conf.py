@@ -73,10 +73,36 @@ class ThreadWorker(_GunicornThreadWorker):
     handler asks it to stop; the loop then shuts the pool down and exits, outside any handler.
     """
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        #: connections handed to the thread pool and not yet finished with
+        self.in_pool = 0
+        self.pool_size = self.cfg.threads + _settings["SIGNAL_REST_PUSH_CONNECTIONS"]
+
     def get_thread_pool(self):
         """The REST threads plus one per push connection (SIGNAL_REST_PUSH_CONNECTIONS), so that
         websocket and SSE clients, which hold a thread each while connected, never take a REST one."""
-        return futures.ThreadPoolExecutor(max_workers=self.cfg.threads + _settings["SIGNAL_REST_PUSH_CONNECTIONS"])
+        return futures.ThreadPoolExecutor(max_workers=self.pool_size)
+
+    # gthread accepts a connection whenever it has fewer than worker_connections, even with every
+    # thread busy: the request then waits in this worker's pool while another worker's threads are
+    # idle, and only gets in line for its account when a thread here is free, behind requests that
+    # came later. Accepting only with a thread free leaves the connection in the listening socket's
+    # queue, first come first served, for the first worker that can start on it. (All three methods
+    # run in the worker's main loop.)
+
+    def set_accept_enabled(self, enabled):
+        super().set_accept_enabled(enabled and self.in_pool < self.pool_size)
+
+    def enqueue_req(self, conn):
+        super().enqueue_req(conn)
+        self.in_pool += 1
+        if self.in_pool >= self.pool_size:
+            super().set_accept_enabled(False)
+
+    def finish_request(self, conn, fs):
+        self.in_pool -= 1
+        super().finish_request(conn, fs)
 
     def handle_exit(self, sig, frame):
         """SIGTERM: stop gracefully, and end the push sessions at once (clients reconnect elsewhere)."""

@@ -291,3 +291,29 @@ def test_a_worker_killed_mid_request_leaves_no_signal_cli_running(tmp_path, fake
         body = json.dumps({"number": ACCOUNT, "recipients": ["+4915100000001"], "message": "again"})
         status, _, _ = server.request("POST", "/v2/send", {"Content-Type": "application/json"}, body)
         assert status == 201 and time.monotonic() - started < 10
+
+
+def test_a_worker_with_every_thread_busy_leaves_new_connections_to_another(tmp_path, fake_bin, config_dir, fake):
+    # gthread on its own accepts a connection with every thread busy and lets it wait for one, while
+    # the other worker is idle: about half of these health checks would wait for the slow read
+    fake.set_delay(4)
+    with Gunicorn(
+        tmp_path / "gunicorn",
+        workers=2,
+        threads=1,
+        SIGNAL_REST_PUSH_CONNECTIONS=0,
+        SIGNAL_CLI_BIN=fake_bin,
+        SIGNAL_CLI_CONFIG_DIR=config_dir,
+    ) as server:
+        answers = []
+        slow = threading.Thread(target=lambda: answers.append(server.request("GET", f"/v1/groups/{ACCOUNT}")[0]))
+        slow.start()
+        deadline = time.monotonic() + 20
+        while not _started(fake, "listGroups"):
+            assert time.monotonic() < deadline, "the slow read never reached signal-cli"
+            time.sleep(0.05)
+        for _ in range(8):
+            assert server.request("GET", "/v1/health")[0] == 204
+            assert slow.is_alive(), "a health check waited for the worker busy with the slow read"
+        slow.join(30)
+        assert answers == [200]

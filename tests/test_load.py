@@ -25,7 +25,7 @@ def test_short_load_test_passes(tmp_path):
     assert finished.returncode == 0, report
     assert "all checks passed" in finished.stdout, report
     # every check ran and passed, and the traffic was really concurrent
-    assert len(re.findall(r"\[PASS\]", finished.stdout)) == 7 and "[FAIL]" not in finished.stdout, report
+    assert len(re.findall(r"\[PASS\]", finished.stdout)) == 8 and "[FAIL]" not in finished.stdout, report
     issued, planned, answered = map(int, re.search(r"(\d+) issued of (\d+) planned, (\d+) answered", report).groups())
     assert issued == planned == answered > 0, report
     assert int(re.search(r"peak (\d+) in flight", report).group(1)) > 1, report
