@@ -12,7 +12,7 @@ import werkzeug.routing
 
 pytest.register_assert_rewrite("helpers")
 
-from fake_signal_cli import FakeState, write_executable  # noqa: E402
+from fake_signal_cli import FakeState, forkserver, write_executable  # noqa: E402
 from helpers import ACCOUNT, running_supervisor  # noqa: E402
 from processes import child_pids  # noqa: E402
 
@@ -44,14 +44,22 @@ flask.Flask.url_rule_class = _RuleBuiltWhenUsed
 
 
 def pytest_configure(config):
-    """Compile the test modules once, before any worker starts.
+    """Compile the test modules once, before any worker starts, and start the fake's fork server
+    in each process that runs tests.
 
-    The fake signal-cli is a new Python process for every run, thousands of them per session;
-    where PYTHONDONTWRITEBYTECODE is set, no run would leave its bytecode behind and every one
-    would compile the fake's source again (half of its start-up time).
+    The fake signal-cli runs thousands of times per session. Where PYTHONDONTWRITEBYTECODE is
+    set, no run would leave its bytecode behind and every one would compile the fake's source
+    again; and each run that starts Python anew spends about 30 ms of CPU on starting and
+    importing, which the fork server (fake_signal_cli/forkserver.py) saves.
+    FAKE_SIGNAL_CLI_QUICK=0 runs every fake the slow way.
     """
     if not hasattr(config, "workerinput"):
         compileall.compile_dir(Path(__file__).parent, quiet=1)
+    # each test process (each xdist worker) runs the fake's fork server, unless told not to
+    if os.environ.get("FAKE_SIGNAL_CLI_QUICK", "1") != "0" and (
+        hasattr(config, "workerinput") or config.getoption("numprocesses", None) in (None, 0)
+    ):
+        forkserver.start()
 
 
 #: the releases the fake signal-cli plays for the API suite: the oldest one the service supports and

@@ -13,7 +13,10 @@ from pathlib import Path
 
 
 def child_pids(pid=None):
-    """The child processes of ``pid`` (this test process by default), zombies included."""
+    """The child processes of ``pid`` (this test process by default), zombies included; never
+    the fake signal-cli's fork server, which runs for the whole session."""
+    from fake_signal_cli.forkserver import server_pid
+
     pid = os.getpid() if pid is None else pid
     found = []
     try:
@@ -27,7 +30,7 @@ def child_pids(pid=None):
                 found += [int(child) for child in handle.read().split()]
         except FileNotFoundError:
             continue
-    return found
+    return [child for child in found if child != server_pid()]
 
 
 def descendant_pids(pid):

@@ -191,7 +191,8 @@ def test_a_send_is_recorded_like_a_cli_send(cli, start):
     # the call is in the log, as a run of the same command would be
     record = next(r for r in cli.state.log() if r.get("jsonrpc"))
     assert (record["command"], record["account"], record["exit"]) == ("send", ACCOUNT, 0)
-    assert record["pid"] == daemon.proc.pid
+    (daemon_run,) = [e for e in cli.state.log(events=True) if e.get("event") == "start" and "daemon" in e["argv"]]
+    assert record["pid"] == daemon_run["pid"]
     # a command that prints nothing answers {}
     assert client.call("updateProfile", {"givenName": "Me"})["result"] == {}
     assert daemon.stop()[0] == 0

@@ -539,21 +539,29 @@ def main(argv, version=VERSION):
     return code
 
 
-def write_executable(directory, name="signal-cli", version=VERSION):
-    """Write an executable shim that runs this fake as signal-cli *version* and return its path."""
+def write_executable(directory, name="signal-cli", version=VERSION, *, quick=True):
+    """Write an executable shim that runs this fake as signal-cli *version* and return its path.
+
+    With ``quick`` and the fork server running (:mod:`.forkserver`), the executable is the
+    compiled shim that has the server fork the run; else (and as that shim's fallback) a script."""
     from pathlib import Path
+
+    from . import forkserver
 
     path = Path(directory) / name
     path.parent.mkdir(parents=True, exist_ok=True)
-    # The shim runs in a process of its own: it finds this package through the folder holding it.
+    # The script runs in a process of its own: it finds this package through the folder holding it.
     # It needs nothing but the standard library, so -S skips the site packages (and the editable
     # install's import hook), which halves its start-up; the test suite starts it thousands of times.
     package_parent = json.dumps(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    path.write_text(
+    script = path.with_name(f"{name}.py") if quick and forkserver.running() else path
+    script.write_text(
         f"#!{sys.executable} -S\n"
         f"import sys; sys.path.insert(0, {package_parent})\n"
         "from fake_signal_cli.run import main\n"
         f"sys.exit(main(sys.argv[1:], version={json.dumps(version)}))\n"
     )
-    path.chmod(0o755)
+    script.chmod(0o755)
+    if script != path:
+        forkserver.quick_executable(path, version, script)
     return path
