@@ -205,6 +205,24 @@ def test_webhook_headers_and_user_info_settings():
 
 
 @pytest.mark.parametrize(
+    ("url", "shown", "credentials"),
+    [
+        ("https://flow:secret@ap.local/x", "https://flow:••••••@ap.local/x", "flow:secret"),
+        # a user name alone (a token) is sent too, so it is as secret as a password
+        ("https://t0ken@ap.local/x", "https://••••••@ap.local/x", "t0ken:"),
+        ("https://flow:@ap.local/x", "https://flow:••••••@ap.local/x", "flow:"),
+        ("https://ap.local/x?to=a@b", "https://ap.local/x?to=a@b", None),
+    ],
+)
+def test_whatever_the_url_sends_as_credentials_is_masked(url, shown, credentials):
+    (hook,) = webhooks.load_webhooks({"SIGNAL_REST_WEBHOOKS": json.dumps([{"url": url}])})
+    assert webhooks.masked_url(url) == shown
+    sent = hook.request_headers().get("Authorization")
+    assert sent == (None if credentials is None else "Basic " + base64.b64encode(credentials.encode()).decode())
+    assert hook.safe_url == url if credentials is None else hook.safe_url == "https://ap.local/x"
+
+
+@pytest.mark.parametrize(
     ("headers", "fragment"),
     [
         ([["X-A", "b"]], "JSON object"),

@@ -147,12 +147,15 @@ def _checked_headers(headers):
 
 
 def masked_url(url):
-    """``url`` with the password of its user part masked (for logs, the console, the status)."""
+    """``url`` with the secret of its user part masked (for logs, the console, the status): the
+    password, or a user name alone, which is sent as Basic authentication too (often a token)."""
     parts = urllib.parse.urlsplit(url)
-    if parts.password is None:
+    if "@" not in parts.netloc:
         return url
-    host = parts.netloc.rpartition("@")[2]
-    return urllib.parse.urlunsplit(parts._replace(netloc=f"{parts.username}:••••••@{host}"))
+    user_info, _, host = parts.netloc.rpartition("@")
+    user, colon, _ = user_info.partition(":")
+    shown = f"{user}:••••••" if colon else "••••••"
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{shown}@{host}"))
 
 
 def _split_user_info(url):
