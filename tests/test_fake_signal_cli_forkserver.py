@@ -7,7 +7,9 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import fake_signal_cli as fake
 import pytest
@@ -96,16 +98,20 @@ def test_stdin_reaches_the_fake_and_a_closed_stdin_stays_closed(tmp_path, state)
     assert outcomes[0] == outcomes[1]
 
 
-def test_sigterm_to_the_shim_reaches_the_fake(tmp_path, state):
+def hanging_send(tmp_path, state, **options):
+    """A quick fake's ``send`` that hangs (a fault sleeps 60 s), started; (its shim, the fake's pid)."""
     state.add_fault(command="send", sleep=60, times=1)
     quick = fake.write_executable(tmp_path / "quick")
     process = subprocess.Popen(
         [str(quick), "--config", state.config_dir, "-a", ACCOUNT, "send", "-m", "x", ANN],
         stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        **options,
     )
-    pid = started(state, "send")
+    return process, started(state, "send")
+
+
+def test_sigterm_to_the_shim_reaches_the_fake(tmp_path, state):
+    process, pid = hanging_send(tmp_path, state, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     assert pid != process.pid and alive(pid)
     process.send_signal(signal.SIGTERM)
     # the fake's own SIGTERM handling: exit 143, logged
@@ -115,24 +121,13 @@ def test_sigterm_to_the_shim_reaches_the_fake(tmp_path, state):
 
 
 def test_a_fake_killed_by_a_signal_makes_the_shim_die_of_it(tmp_path, state):
-    state.add_fault(command="send", sleep=60, times=1)
-    quick = fake.write_executable(tmp_path / "quick")
-    process = subprocess.Popen(
-        [str(quick), "--config", state.config_dir, "-a", ACCOUNT, "send", "-m", "x", ANN],
-        stdin=subprocess.DEVNULL,
-    )
-    os.kill(started(state, "send"), signal.SIGKILL)
+    process, pid = hanging_send(tmp_path, state)
+    os.kill(pid, signal.SIGKILL)
     assert process.wait(10) == -signal.SIGKILL
 
 
 def test_a_killed_shim_takes_the_fake_with_it(tmp_path, state):
-    state.add_fault(command="send", sleep=60, times=1)
-    quick = fake.write_executable(tmp_path / "quick")
-    process = subprocess.Popen(
-        [str(quick), "--config", state.config_dir, "-a", ACCOUNT, "send", "-m", "x", ANN],
-        stdin=subprocess.DEVNULL,
-    )
-    pid = started(state, "send")
+    process, pid = hanging_send(tmp_path, state)
     process.kill()
     process.wait(10)
     deadline = time.monotonic() + 1
@@ -141,13 +136,54 @@ def test_a_killed_shim_takes_the_fake_with_it(tmp_path, state):
     assert not alive(pid), "the fake outlived its shim by a second"
 
 
+def _runs_the_script(quick, state):
+    """Run a send through ``quick`` and check that the fake ran in the shim's own process (the
+    script, exec'd by the shim) rather than in one the server forked."""
+    process = subprocess.Popen(
+        [str(quick), "--config", state.config_dir, "-a", ACCOUNT, "-o", "json", "send", "-m", "hi", ANN],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
+    (record,) = state.log()
+    assert (record["command"], record["pid"]) == ("send", process.pid)
+
+
 def test_without_the_server_the_shim_runs_the_script(tmp_path, state):
     quick = fake.write_executable(tmp_path / "quick")
     settings = quick.with_name(quick.name + ".conf")
     lines = settings.read_text().splitlines()
     settings.write_text("\n".join([str(tmp_path / "no-server.sock"), *lines[1:]]) + "\n")
-    done = run(quick, state, "send", "-m", "hi", ANN)
-    assert done.returncode == 0, done.stderr
-    (record,) = state.log()
-    # the script's run is the shim's own process, after exec
-    assert record["command"] == "send" and record["argv"][-1] == ANN
+    _runs_the_script(quick, state)
+
+
+def test_a_server_that_cannot_fork_leaves_the_run_to_the_script(tmp_path, state):
+    # a server of this test's own, whose fork fails as it does when no process can be made
+    address = str(tmp_path / "failing.sock")
+    server = subprocess.Popen([sys.executable, "-S", "-c", FAILING_SERVER, str(FAKE_PACKAGE_PARENT), address])
+    try:
+        deadline = time.monotonic() + 30
+        while not os.path.exists(address):
+            assert server.poll() is None and time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.01)
+        quick = fake.write_executable(tmp_path / "quick")
+        settings = quick.with_name(quick.name + ".conf")
+        lines = settings.read_text().splitlines()
+        settings.write_text("\n".join([address, *lines[1:]]) + "\n")
+        _runs_the_script(quick, state)
+        assert server.poll() is None, "the server died of the failed fork"
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+FAKE_PACKAGE_PARENT = Path(fake.__file__).resolve().parent.parent
+FAILING_SERVER = (
+    "import os, sys; sys.path.insert(0, sys.argv[1])\n"
+    "def fork():\n"
+    "    raise BlockingIOError(11, 'Resource temporarily unavailable')\n"
+    "os.fork = fork\n"
+    "from fake_signal_cli.forkserver import serve; serve(sys.argv[2])\n"
+)

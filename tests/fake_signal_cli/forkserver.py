@@ -27,10 +27,13 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
-#: the settings a forked run takes over from the shim
+#: what a shim sends first: the length of its request, and a bit per open stdin, stdout, stderr
 _HEADER = struct.Struct("=IB")
+#: seconds the server may take to start (import the fake, listen)
+START_TIMEOUT = 30
 
 #: (socket path, shim binary, server process) of the server this process started, if any
 _running = None
@@ -68,11 +71,14 @@ def start():
         stdin=subprocess.DEVNULL,
     )
     ready = Path(address)
+    deadline = time.monotonic() + START_TIMEOUT
     while not ready.exists():
-        if server.poll() is not None:
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            server.wait()
             shutil.rmtree(directory, ignore_errors=True)
             return False
-        select.select([], [], [], 0.01)
+        time.sleep(0.01)
     _running = (address, shim, server)
 
     def stop():
@@ -140,7 +146,7 @@ def serve(address):
             except OSError:
                 connection = None
             if connection is not None:
-                _start_run(connection, runs, lambda: (listener, wake_read, wake_write), run)
+                _start_run(connection, runs, (listener, wake_read, wake_write), run)
         if wake_read in readable:
             try:
                 os.read(wake_read, 4096)
@@ -178,38 +184,53 @@ def _receive(connection):
         if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
             fds.frombytes(payload[: len(payload) - len(payload) % fds.itemsize])
     received = list(fds)
-    if len(data) != _HEADER.size:
-        raise OSError("short header")
-    size, mask = _HEADER.unpack(data)
-    body = bytearray()
-    while len(body) < size:
-        chunk = connection.recv(min(1 << 20, size - len(body)))
-        if not chunk:
-            raise OSError("short request")
-        body += chunk
-    standard = []
-    for number in range(3):
-        standard.append(received.pop(0) if mask & (1 << number) and received else None)
-    for extra in received:
-        os.close(extra)
-    words = [word.decode("utf-8", "surrogateescape") for word in bytes(body).split(b"\0")[:-1]]
-    version, cwd, umask, argc = words[0], words[1], int(words[2], 8), int(words[3])
-    argv = words[4 : 4 + argc]
-    envc = int(words[4 + argc])
-    environment = dict(entry.split("=", 1) for entry in words[5 + argc : 5 + argc + envc] if "=" in entry)
+    try:
+        if len(data) != _HEADER.size:
+            raise OSError("short header")
+        size, mask = _HEADER.unpack(data)
+        body = bytearray()
+        while len(body) < size:
+            chunk = connection.recv(min(1 << 20, size - len(body)))
+            if not chunk:
+                raise OSError("short request")
+            body += chunk
+        words = [word.decode("utf-8", "surrogateescape") for word in bytes(body).split(b"\0")[:-1]]
+        version, cwd, umask, argc = words[0], words[1], int(words[2], 8), int(words[3])
+        argv = words[4 : 4 + argc]
+        envc = int(words[4 + argc])
+        environment = dict(entry.split("=", 1) for entry in words[5 + argc : 5 + argc + envc] if "=" in entry)
+    except BaseException:
+        _close(received)
+        raise
+    standard = [received.pop(0) if mask & (1 << number) and received else None for number in range(3)]
+    _close(received)
     return standard, (version, cwd, umask, argv, environment)
 
 
-def _start_run(connection, runs, own_fds, run):
+def _close(fds):
+    for fd in fds:
+        if fd is not None:
+            os.close(fd)
+
+
+def _start_run(connection, runs, own, run):
+    """Fork the run a shim asks for; ``own``: the server's listener and wake-up pipe, which the run
+    closes. A request that cannot be read or a fork that fails closes the connection, and the shim
+    runs the fake's script instead."""
     try:
         standard, settings = _receive(connection)
     except (OSError, ValueError, IndexError):
         connection.close()
         return
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:
+        _close(standard)
+        connection.close()
+        return
     if pid == 0:
         try:
-            listener, wake_read, wake_write = own_fds()
+            listener, wake_read, wake_write = own
             listener.close()
             os.close(wake_read)
             os.close(wake_write)
@@ -218,9 +239,7 @@ def _start_run(connection, runs, own_fds, run):
             _run_in_child(connection, standard, settings, run)
         finally:
             os._exit(70)
-    for fd in standard:
-        if fd is not None:
-            os.close(fd)
+    _close(standard)
     runs[pid] = connection
     try:
         connection.settimeout(10)
@@ -269,7 +288,6 @@ def _run_in_child(connection, standard, settings, run):
         os.kill(os.getpid(), signal.SIGKILL)
 
     threading.Thread(target=die_with_the_shim, daemon=True).start()
-    sys.argv = ["signal-cli", *argv]
     try:
         code = run.main(argv, version=version)
     except SystemExit as exit_:
