@@ -81,6 +81,8 @@ CLIENT_TIMEOUT = 120.0
 #: a send issued this much later than another of its account must not reach signal-cli first (the
 #: slack covers two requests' own ways through HTTP, parsing and validation up to their turn)
 OVERTAKING_SLACK = 0.25
+#: the unique marker in each planned send's message (see Load.request)
+MARKER = re.compile(r"out-\d+-[0-9a-f]{12}")
 
 
 def account_number(index):
@@ -371,7 +373,7 @@ class Load:
         seen = defaultdict(list)
         for record in records:
             if record.get("command") == "send":
-                for marker in re.findall(r"out-\d+-[0-9a-f]{12}", record.get("stdin") or ""):
+                for marker in MARKER.findall(record.get("stdin") or ""):
                     seen[marker].append(record)
         sends = [r for r in self.results if r["kind"] == "send"]
         for result in sends:
@@ -393,7 +395,7 @@ class Load:
         launched = {}
         for record in records:
             if record.get("command") == "send":
-                for marker in re.findall(r"out-\d+-[0-9a-f]{12}", record.get("stdin") or ""):
+                for marker in MARKER.findall(record.get("stdin") or ""):
                     launched[marker] = record["launched"]
         sends = defaultdict(list)
         for result in self.results:

@@ -69,3 +69,33 @@ def test_the_launcher_is_setpriv_where_it_is_installed():
         assert launched[-2:] == ["signal-cli", "--version"]
     else:
         assert launched[:2] == [sys.executable, "-S"]
+
+
+@pytest.mark.parametrize(
+    ("script", "used"),
+    [
+        ("#!/bin/sh\necho 'Usage: setpriv [options] <program>'\necho ' --pdeathsig <signal>'\n", True),
+        # util-linux before 2.33: no --pdeathsig
+        ("#!/bin/sh\necho 'Usage: setpriv [options] <program>'\necho ' --nnp'\n", False),
+        # its help fails and says nothing
+        ("#!/bin/sh\nexit 1\n", False),
+        # it cannot be run at all (its interpreter is missing)
+        ("#!/nonexistent/interpreter\n", False),
+    ],
+)
+def test_a_setpriv_that_cannot_set_the_parent_death_signal_is_not_used(tmp_path, monkeypatch, script, used):
+    setpriv = tmp_path / "setpriv"
+    setpriv.write_text(script)
+    setpriv.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    launcher._setpriv.cache_clear()
+    try:
+        launched = launcher.dying_with_parent(["signal-cli", "--version"])
+    finally:
+        monkeypatch.undo()
+        launcher._setpriv.cache_clear()
+    if used:
+        assert launched[:4] == [str(setpriv), "--pdeathsig", "TERM", "--"]
+    else:
+        assert launched[:3] == [sys.executable, "-S", "-E"]
+    assert launched[-2:] == ["signal-cli", "--version"]
