@@ -83,7 +83,12 @@ class LiveServer:
         self.host = LOOPBACK
         self.port = self._server.server_port
         self.url = f"http://{LOOPBACK}:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"live-server-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"live-server-{self.port}",
+            daemon=True,
+        )
 
     def __enter__(self):
         self._thread.start()

@@ -288,7 +288,7 @@ class ActivepiecesCatchWebhook:
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.base = f"127.0.0.1:{self.server.server_port}/api/v1/webhooks/{flow_id}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
     def trigger(self, payload):
         """catch_webhook's run: [payload] when verifyAuth passes, else []."""
