@@ -57,6 +57,7 @@ class Client:
         self.sock.settimeout(10)
         self.sock.connect(path)
         self.buffer = b""
+        self.pending = []  # notifications that came while a call waited for its answer
 
     def send(self, message):
         line = message if isinstance(message, str) else json.dumps(message)
@@ -81,16 +82,30 @@ class Client:
         return line + b"\n"
 
     def read(self, timeout=10):
+        if self.pending:
+            return self.pending.pop(0)
+        return self._message(timeout)
+
+    def _message(self, timeout=10):
         line = self._line(timeout)
         assert line.endswith(b"\n"), line
         return json.loads(line)
 
     def call(self, method, params=None):
+        """The answer to *method*; a notification sent before it (the daemon's threads write in any
+        order) is kept for the next read."""
         self.request(method, params, "call")
-        return self.read()
+        while True:
+            message = self._message()
+            if message.get("id") == "call":
+                return message
+            assert "id" not in message, message
+            self.pending.append(message)
 
     def nothing_within(self, seconds):
         """True if no line arrives within *seconds*."""
+        if self.pending:
+            return False
         try:
             return self._line(seconds) == b""
         except TimeoutError:
