@@ -182,33 +182,58 @@ class Blueprint(BaseBlueprint):
 class Api(BaseApi):
     """flask-smorest Api whose HTTP errors use the service's one error body (and document it).
 
-    Its blueprints' views are documented when the OpenAPI document is first needed, not when they
-    are registered: writing that document costs as much as registering every route, and most apps
-    (every worker that is never asked for ``/docs``, every test's app) never serve it.
+    Its blueprints' views, and the response of each HTTP status that they refer to, are documented
+    when the OpenAPI document is first needed, not when they are registered: writing that document
+    costs as much as registering every route, and most apps (every worker that is never asked for
+    ``/docs``, every test's app) never serve it. The document is the same either way: the responses
+    and headers are registered first, in flask-smorest's order, then the views in the order of their
+    blueprints.
     """
 
     ERROR_SCHEMA = errors.ErrorSchema
 
     def __init__(self, app=None, **kwargs):
         self._undocumented = []
+        self._responses_due = False
         self._documenting = threading.Lock()
+        self._writer = None  # the thread writing the document, which sees it as it is
         self._spec = None
         super().__init__(app, **kwargs)
 
     @property
     def spec(self):
         """The OpenAPI document being built, with every registered blueprint's views in it."""
-        if self._undocumented:
+        if self._undocumented and self._writer != threading.get_ident():
             with self._documenting:
-                while self._undocumented:
-                    blp, name, parameters = self._undocumented.pop(0)
-                    blp.register_views_in_doc(self, self._app, self._spec, name=name, parameters=parameters)
-                    self._spec.tag({"name": name, "description": blp.description})
+                self._writer = threading.get_ident()
+                try:
+                    if self._responses_due:
+                        self._responses_due = False
+                        super()._register_responses()
+                        super()._register_etag_headers()
+                        super()._register_pagination_header()
+                    while self._undocumented:
+                        blp, name, parameters = self._undocumented.pop(0)
+                        blp.register_views_in_doc(self, self._app, self._spec, name=name, parameters=parameters)
+                        self._spec.tag({"name": name, "description": blp.description})
+                finally:
+                    self._writer = None
         return self._spec
 
     @spec.setter
     def spec(self, value):
         self._spec = value
+
+    def _register_responses(self):
+        """flask-smorest's response of each HTTP status (and its ETag and pagination headers, which
+        come after them), registered with the views (see ``spec``)."""
+        self._responses_due = True
+
+    def _register_etag_headers(self):
+        pass  # with the responses
+
+    def _register_pagination_header(self):
+        pass  # with the responses
 
     def register_blueprint(self, blp, *, parameters=None, **options):
         """Register ``blp`` on the app now and in the OpenAPI document when that is needed (the
