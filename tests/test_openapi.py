@@ -61,6 +61,21 @@ def test_every_route_is_documented_with_a_summary_and_responses(app, spec):
                 assert "application/json" in operation["requestBody"]["content"]
 
 
+def test_the_document_is_the_one_flask_smorest_writes_as_the_app_is_built(make_app, spec, monkeypatch):
+    """The service writes its document when it is first asked for (signal_rest.extensions.Api): the
+    same document, in the same order, as flask-smorest's own Api writes while the app is built."""
+    import flask_smorest
+
+    from signal_rest import extensions
+
+    for name in ("register_blueprint", "_register_responses", "_register_etag_headers", "_register_pagination_header"):
+        monkeypatch.setattr(extensions.Api, name, getattr(flask_smorest.Api, name))
+    eager = make_app()
+    assert eager.extensions["flask-smorest"]["apis"][""]["ext_obj"]._undocumented == []
+    written = eager.test_client().get("/docs/openapi.json").get_json()
+    assert json.dumps(written) == json.dumps(spec)
+
+
 def test_errors_are_documented_in_the_service_shape(spec):
     schema = spec["components"]["schemas"]["Error"]
     assert {"error", "message", "status", "description", "errors"} <= set(schema["properties"])
