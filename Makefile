@@ -106,8 +106,11 @@ test: provision browser
 CHECK_WORKERS ?= 4
 CHECK_TIERS := not contract and not schemathesis and not server and not browser
 CHECK_FAKE_SIGNAL_CLI ?= 0.14.6
+# The schemathesis tier is one module, and only it needs schemathesis, hypothesis and anyio (which their pytest
+# plugins import): the fast loop does not import it or load them (about 1.4 s of CPU less in each worker).
+CHECK_UNLOADED := --ignore=tests/test_schemathesis.py -p no:schemathesis -p no:hypothesispytest -p no:anyio
 check: install
-	$(PYTEST) -n $(CHECK_WORKERS) -m "$(CHECK_TIERS)" --fake-signal-cli=$(CHECK_FAKE_SIGNAL_CLI) --service-mode=normal
+	$(PYTEST) -n $(CHECK_WORKERS) -m "$(CHECK_TIERS)" $(CHECK_UNLOADED) --fake-signal-cli=$(CHECK_FAKE_SIGNAL_CLI) --service-mode=normal
 
 # Benchmarks (tests/bench.py): prints one table, exits non-zero if a target fails; takes several minutes.
 .PHONY: bench
