@@ -11,7 +11,7 @@ import pytest
 from fake_signal_cli import message_line
 from helpers import ACCOUNT, OTHER
 
-from signal_rest.receiving.inbox import SCHEMA_VERSION, Inbox, envelope_kind
+from signal_rest.receiving.inbox import SCHEMA_VERSION, Inbox, Retention, envelope_kind
 
 T0 = 1732630000000
 NEW = "+4915122222222"
@@ -234,6 +234,36 @@ def test_prune_forgets_old_handed_out_envelopes_and_their_attachments(tmp_path):
         inbox.store(ACCOUNT, json.dumps(message_line(ACCOUNT, OTHER, f"n{index}", timestamp=10 + index)))
     inbox.hand_out(ACCOUNT)
     assert inbox.prune(max_count=2, attachments_dir=attachments) == 2
+
+
+def test_retention_runs_at_once_then_once_per_interval_and_a_failure_only_logs(tmp_path, caplog):
+    inbox = Inbox(tmp_path / "inbox.sqlite3")
+    passes = []
+
+    def prune():
+        passes.append(time.monotonic())
+        if len(passes) == 2:
+            raise sqlite3.OperationalError("database is locked")
+        return inbox.prune(max_count=0)
+
+    inbox.store(ACCOUNT, json.dumps(message_line(ACCOUNT, OTHER, "old", timestamp=1)))
+    inbox.hand_out(ACCOUNT)
+    retention = Retention(prune, interval=0.2)
+    caplog.set_level("INFO", logger="signal_rest.receiving.inbox")
+    retention.run_if_due()
+    retention.run_if_due()
+    assert len(passes) == 1
+    assert "pruned 1 old envelopes from the inbox" in caplog.text
+    time.sleep(0.25)
+    retention.run_if_due()  # the failing pass: logged, not raised
+    assert len(passes) == 2
+    assert "pruning the inbox failed" in caplog.text and "database is locked" in caplog.text
+    time.sleep(0.25)
+    retention.run_if_due()
+    assert len(passes) == 3
+    # nothing to prune: nothing said
+    assert caplog.text.count("pruned") == 1
+    Retention(None).run_if_due()  # retention off
 
 
 def test_the_kind_comes_from_the_parsed_line_given(tmp_path):

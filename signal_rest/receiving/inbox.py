@@ -15,11 +15,14 @@ last id written to one of them, where a client that names no ``since`` starts.
 import contextlib
 import hashlib
 import json
+import logging
 import time
 import uuid
 from pathlib import Path
 
 from ..database import Database
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 3
 
@@ -433,3 +436,26 @@ def _iso(timestamp):
     if timestamp is None:
         return None
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
+
+
+class Retention:
+    """The inbox's retention pass (``prune``, e.g. :meth:`Inbox.prune` with the configured limits), run
+    by a receiving loop at most every ``interval`` seconds, the first time at once. A pass that fails
+    is logged: retention must never stop receiving."""
+
+    def __init__(self, prune, interval=600.0):
+        self.prune = prune
+        self.interval = interval
+        self._next = time.monotonic()
+
+    def run_if_due(self):
+        if self.prune is None or time.monotonic() < self._next:
+            return
+        self._next = time.monotonic() + self.interval
+        try:
+            removed = self.prune()
+        except Exception:
+            log.exception("pruning the inbox failed")
+            return
+        if removed:
+            log.info("pruned %d old envelopes from the inbox", removed)

@@ -16,6 +16,7 @@ import time
 
 from ..signal_cli import SignalCliError
 from . import spool
+from .inbox import Retention
 from .webhooks import targets
 
 log = logging.getLogger(__name__)
@@ -50,8 +51,7 @@ class Receiver:
         self.max_messages = max_messages
         self.deliverer = deliverer
         self.account_refresh = account_refresh
-        self.prune = prune
-        self.prune_interval = prune_interval
+        self.retention = Retention(prune, prune_interval)
         #: the webhooks, for the status log line
         self.webhooks = list(webhooks)
         self.stop_event = threading.Event()
@@ -104,13 +104,9 @@ class Receiver:
         if self.deliverer is not None:
             delivering = threading.Thread(target=self.deliverer.run, args=(self.stop_event,), name="deliverer")
             delivering.start()
-        next_prune = time.monotonic()
         try:
             while not self.stop_event.is_set():
-                now = time.monotonic()
-                if self.prune is not None and now >= next_prune:
-                    self._prune()
-                    next_prune = now + self.prune_interval
+                self.retention.run_if_due()
                 # spool files of runs that died (a killed receiver or worker) once they are free
                 spool.take_in(self.inbox)
                 for account in self.accounts():
@@ -154,15 +150,6 @@ class Receiver:
             "-" if oldest is None else f"{oldest:.0f}s",
             ", ".join(f"{w['url']}: {w['pending']} pending" for w in status["webhooks"]) or "idle",
         )
-
-    def _prune(self):
-        try:
-            removed = self.prune()
-        except Exception:  # retention must never stop receiving
-            log.exception("pruning the inbox failed")
-            return
-        if removed:
-            log.info("pruned %d old envelopes from the inbox", removed)
 
     def stop(self, *_):
         """Stop receiving: no new runs, and a running signal-cli receive is asked to finish."""

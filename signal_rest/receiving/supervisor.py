@@ -23,6 +23,7 @@ from ..signal_cli import SignalCliError
 from ..signal_cli import daemon as signal_cli_daemon
 from ..signal_cli.results import json_lines
 from . import spool
+from .inbox import Retention
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +54,11 @@ class Supervisor:
         self.inbox = inbox
         self.config_dir = process.config_dir
         self.deliverer = deliverer
-        self.prune = prune
-        self.prune_interval = prune_interval
+        self.retention = Retention(prune, prune_interval)
         self.start_timeout = start_timeout
         self.max_pause = max_pause
         self.stop_event = threading.Event()
         self.starts = 0
-        self._next_prune = time.monotonic()
 
     def status(self, state, message):
         """Record the daemon's state for the workers' 503 answers."""
@@ -151,7 +150,7 @@ class Supervisor:
                         log.warning("signal-cli's daemon did not answer within %ss; stopping it", self.start_timeout)
                         stopping = True
                         threading.Thread(target=self.process.stop, name="stop-daemon", daemon=True).start()
-                self._maybe_prune()
+                self.retention.run_if_due()
                 time.sleep(POLL)
         if pending.strip():
             log.warning("signal-cli's daemon ended with a truncated line: %r", bytes(pending[:300]))
@@ -174,18 +173,6 @@ class Supervisor:
             if new and self.deliverer is not None:
                 self.deliverer.wake.set()
         return unsaved
-
-    def _maybe_prune(self):
-        if self.prune is None or time.monotonic() < self._next_prune:
-            return
-        self._next_prune = time.monotonic() + self.prune_interval
-        try:
-            removed = self.prune()
-        except Exception:  # retention must never stop receiving
-            log.exception("pruning the inbox failed")
-            return
-        if removed:
-            log.info("pruned %d old envelopes from the inbox", removed)
 
     def stop(self, *_):
         """Stop supervising: the daemon is asked to stop, and what it writes until then is stored."""
