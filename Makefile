@@ -99,7 +99,8 @@ test: provision browser
 # The fast loop: every test but the slow tiers (markers in setup.cfg): the real signal-cli (contract),
 # schemathesis, what starts gunicorn, `make run` or the load test, and the browser. Needs no provisioned signal-cli.
 # Four workers on two cores: many of these tests wait (time limits, lock timeouts, child processes), so
-# more workers than cores keep both busy.
+# more workers than cores keep both busy. worksteal: a worker that runs out of tests takes some of another's
+# queue, so the slow tests (time limits, lock timeouts) that sort together do not all end up in one worker.
 # The API suite runs against a fake signal-cli of each release in tests/conftest.py (FAKE_RELEASES);
 # `make test` runs both, the fast loop only the newest (CHECK_FAKE_SIGNAL_CLI=0.13.19 for the oldest), and
 # only in normal mode (`make test` also runs it in json-rpc mode, against the fake's daemon).
@@ -110,7 +111,7 @@ CHECK_FAKE_SIGNAL_CLI ?= 0.14.6
 # plugins import): the fast loop does not import it or load them (about 1.4 s of CPU less in each worker).
 CHECK_UNLOADED := --ignore=tests/test_schemathesis.py -p no:schemathesis -p no:hypothesispytest -p no:anyio
 check: install
-	$(PYTEST) -n $(CHECK_WORKERS) -m "$(CHECK_TIERS)" $(CHECK_UNLOADED) --fake-signal-cli=$(CHECK_FAKE_SIGNAL_CLI) --service-mode=normal
+	$(PYTEST) -n $(CHECK_WORKERS) --dist worksteal -m "$(CHECK_TIERS)" $(CHECK_UNLOADED) --fake-signal-cli=$(CHECK_FAKE_SIGNAL_CLI) --service-mode=normal
 
 # Benchmarks (tests/bench.py): prints one table, exits non-zero if a target fails; takes several minutes.
 .PHONY: bench

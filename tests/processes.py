@@ -9,6 +9,7 @@ dependency.
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 
@@ -48,6 +49,17 @@ def alive(pid):
             return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
     except (FileNotFoundError, ProcessLookupError):
         return False
+
+
+def exits_within(pid, seconds=1.0):
+    """Whether ``pid`` has exited, or exits within ``seconds``: a process sent SIGKILL dies only when
+    the kernel next schedules it, which on a busy machine may be a moment after the kill returned."""
+    deadline = time.monotonic() + seconds
+    while alive(pid):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 def gone(pid):

@@ -15,7 +15,7 @@ import fake_signal_cli as fake
 import pytest
 from fake_signal_cli import forkserver
 from fake_signal_cli_runner import ACCOUNT, ANN, child_env
-from processes import alive
+from processes import alive, exits_within
 
 pytestmark = pytest.mark.skipif(not forkserver.running(), reason="the fork server is off (FAKE_SIGNAL_CLI_QUICK=0)")
 
@@ -130,10 +130,7 @@ def test_a_killed_shim_takes_the_fake_with_it(tmp_path, state):
     process, pid = hanging_send(tmp_path, state)
     process.kill()
     process.wait(10)
-    deadline = time.monotonic() + 1
-    while alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert not alive(pid), "the fake outlived its shim by a second"
+    assert exits_within(pid, 1), "the fake outlived its shim by a second"
 
 
 def _runs_the_script(quick, state):

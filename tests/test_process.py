@@ -5,6 +5,7 @@ import threading
 import time
 
 import pytest
+from processes import exits_within
 from scripted import script, scripted_cli
 
 from signal_rest.signal_cli import (
@@ -44,15 +45,7 @@ def test_timeout_kills_the_process_and_its_children(tmp_path):
         cli.list_groups(ACCOUNT)
     assert time.monotonic() - started < 10
     for pid in pid_file.read_text().split():
-        assert not _alive(int(pid)), f"process {pid} survived the timeout"
-
-
-def _alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
+        assert exits_within(int(pid)), f"process {pid} survived the timeout"
 
 
 def test_stdin_is_the_message_and_is_closed(tmp_path):
