@@ -73,7 +73,7 @@ run: provision
 # and of the tests, and keeps the result as bytecode; where PYTHONDONTWRITEBYTECODE is set it would redo
 # that in every worker of every run (about 5 s each). An empty value lets Python write bytecode.
 # The tests write many small files (pytest's tmp_path, the fake signal-cli's state and locks, spool files, SQLite
-# inboxes): they go to memory where /dev/shm is a writable directory (about 10 s less for `make check`), to
+# inboxes): they go to memory where /dev/shm is a writable directory (about 5 s less for `make check`), to
 # $TMPDIR or /tmp otherwise. TEST_TMPDIR= (empty) keeps $TMPDIR.
 TEST_TMPDIR ?= $(shell [ -d /dev/shm ] && [ -w /dev/shm ] && echo /dev/shm)
 PYTEST = PYTHONDONTWRITEBYTECODE= $(if $(strip $(TEST_TMPDIR)),TMPDIR=$(strip $(TEST_TMPDIR))) $(BIN)/python -m pytest
