@@ -32,6 +32,7 @@ import signal
 import socket
 import stat
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -41,6 +42,7 @@ from processes import descendant_pids, gone
 from test_contract import REFUSED_BY_VERSION, _fill_files
 
 from signal_rest.signal_cli import NotSupported, grammar
+from signal_rest.signal_cli import daemon as signal_cli_daemon
 from signal_rest.signal_cli.grammar import version_tuple
 
 pytestmark = [pytest.mark.contract, pytest.mark.xdist_group("signal-cli-daemon")]
@@ -479,3 +481,32 @@ def test_a_socket_path_without_a_folder_crashes_the_daemon(real_signal_cli_bin, 
     finally:
         bare.kill()
     assert "NullPointerException" in bare.stderr
+
+
+def test_a_socket_path_of_107_bytes_is_too_long_for_the_daemon(real_signal_cli_bin, tmp_path):
+    """Java binds a Unix socket path of at most 106 bytes, one less than sun_path holds for C (and
+    Python): the service's limit for its own folder, and the fake's, are this one."""
+    assert signal_cli_daemon.MAX_SOCKET_PATH == 106
+    folder = Path(tempfile.mkdtemp(prefix="sl-", dir="/tmp"))  # noqa: S108 (private, removed afterwards)
+    try:
+        fits = folder / ("s" * (105 - len(os.fsencode(folder))))
+        longer = Path(f"{fits}x")
+        assert (len(os.fsencode(fits)), len(os.fsencode(longer))) == (106, 107)
+        refused = Daemon(real_signal_cli_bin, tmp_path / "refused", socket_path=longer).start()
+        try:
+            assert refused.wait(START_TIMEOUT) == 3, refused.stderr
+        finally:
+            refused.kill()
+        assert f"Failed to bind socket {longer}: Unix domain path too long" in refused.stderr
+        assert not longer.exists()
+
+        bound = Daemon(real_signal_cli_bin, tmp_path / "bound", socket_path=fits).start()
+        try:
+            bound.wait_until_accepting()
+            assert bound.terminate() == 0, bound.stderr
+        finally:
+            bound.kill()
+    finally:
+        for leftover in folder.iterdir():
+            leftover.unlink()
+        folder.rmdir()

@@ -118,8 +118,8 @@ class Client:
 class Daemon:
     """A fake ``signal-cli daemon --socket`` in the background."""
 
-    def __init__(self, cli, directory, *args, account=None, output="json"):
-        self.path = os.path.join(directory, "socket")
+    def __init__(self, cli, directory, *args, account=None, output="json", name="socket"):
+        self.path = os.path.join(directory, name)
         self.proc = cli.popen("daemon", "--socket", self.path, *args, account=account, output=output)
         self.clients = []
         deadline = time.monotonic() + 10
@@ -426,6 +426,19 @@ def test_sigterm_finishes_calls_in_flight_then_exits_0_and_removes_the_socket(cl
     assert "INFO  Shutdown - Received SIGTERM signal, shutting down ..." in err
     assert not os.path.exists(daemon.path)
     assert cli.state.log()[-1]["exit"] == 0
+
+
+def test_a_socket_path_of_107_bytes_is_too_long_as_for_java(cli, short_dir, start):
+    fits = os.path.join(short_dir, "s" * (105 - len(os.fsencode(short_dir))))
+    longer = f"{fits}x"
+    assert (len(os.fsencode(fits)), len(os.fsencode(longer))) == (106, 107)
+    proc = cli.run("daemon", "--socket", longer, account=None)
+    assert proc.returncode == 3
+    assert proc.stderr.splitlines()[-1] == f"Failed to bind socket {longer}: Unix domain path too long"
+    assert not os.path.lexists(longer)
+    daemon = start(name=os.path.basename(fits))
+    assert daemon.path == fits
+    assert daemon.stop()[0] == 0
 
 
 def test_a_stale_socket_file_makes_the_next_daemon_exit_3(cli, start):

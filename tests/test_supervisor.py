@@ -6,13 +6,17 @@ things only json-rpc mode has. The daemon is the fake's (tests/fake_signal_cli/d
 
 import base64
 import contextlib
+import hashlib
 import json
+import os
 import socket
+import stat
 import threading
 import time
+from pathlib import Path
 
 import pytest
-from fake_signal_cli import message_line, write_executable
+from fake_signal_cli import FakeState, message_line, write_executable
 from helpers import ACCOUNT, OTHER, assert_error, running_supervisor
 from receiving_support import WebhookTarget, wait_for
 
@@ -271,6 +275,39 @@ def test_a_stale_socket_is_removed_before_the_daemon_starts(fake_bin, config_dir
     with running_supervisor(app):
         assert send(app.test_client()).status_code == 201
     assert not socket_file.exists()
+
+
+@pytest.mark.parametrize(("length", "in_config_dir"), [(106, True), (107, False)])
+def test_the_socket_is_in_the_config_dir_while_its_path_fits_a_java_socket_address(length, in_config_dir, monkeypatch):
+    monkeypatch.setenv("XDG_RUNTIME_DIR", "/run/user/1000")
+    suffix = "/signal-rest/daemon/socket"
+    config_dir = Path("/srv/") / ("c" * (length - len("/srv/") - len(suffix)))
+    preferred = daemon.directory(config_dir) / "socket"
+    assert len(str(preferred)) == length
+    path = daemon.socket_path(config_dir)
+    if in_config_dir:
+        assert path == preferred
+    else:
+        digest = hashlib.sha256(str(config_dir).encode()).hexdigest()[:16]
+        assert path == Path("/run/user/1000/signal-rest") / digest / "socket"
+
+
+def test_a_config_dir_too_deep_for_a_socket_address_has_its_socket_in_a_private_folder(tmp_path, fake_bin, monkeypatch):
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    # the deepest config dir whose socket path is one byte too long (or any deeper, from a deep tmp_path)
+    depth = max(1, 107 - len(str(tmp_path)) - len("//signal-rest/daemon/socket"))
+    config_dir = tmp_path / ("c" * depth)
+    config_dir.mkdir()
+    FakeState(config_dir).add_account(ACCOUNT)
+    socket_file = daemon.socket_path(config_dir)
+    assert len(str(daemon.directory(config_dir) / "socket")) >= 107
+    assert socket_file.parent.parent == Path(f"/tmp/signal-rest-{os.getuid()}")  # noqa: S108
+    app = json_rpc_app(fake_bin, config_dir)
+    with running_supervisor(app):
+        assert socket_file.is_socket()
+        assert stat.S_IMODE(socket_file.parent.stat().st_mode) == 0o700
+        assert send(app.test_client()).status_code == 201
+    assert not socket_file.parent.exists(), "the private folder goes with the daemon"
 
 
 def test_attachments_are_written_where_the_daemon_reads_them_and_removed(client, config_dir, fake):

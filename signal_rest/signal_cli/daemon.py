@@ -40,8 +40,9 @@ _ROUTINE = re.compile(r"^(TRACE|DEBUG|INFO|WARN)\s+\S+ - ")
 
 #: seconds the daemon gets to shut down after SIGTERM before it is killed
 STOP_GRACE = 15.0
-#: a socket path must fit sockaddr_un's sun_path (108 bytes with the terminating NUL)
-MAX_SOCKET_PATH = 107
+#: the longest socket path signal-cli's Java binds: sockaddr_un's sun_path is 108 bytes, and the JDK
+#: keeps two of them back (MAX_UNIX_DOMAIN_PATH_LEN); a 107-byte path is "Unix domain path too long"
+MAX_SOCKET_PATH = 106
 
 
 def directory(config_dir):
@@ -217,6 +218,10 @@ class DaemonProcess:
         if process is None:
             return None
         self.runner.stop(process, grace=grace)
+        if self.socket_path.parent != directory(self.config_dir.absolute()):
+            # the private folder outside the config dir goes with its socket (kept if anything is left)
+            with contextlib.suppress(OSError):
+                self.socket_path.parent.rmdir()
         return process.returncode
 
 

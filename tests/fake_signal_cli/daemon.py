@@ -70,6 +70,8 @@ _NOTHING = object()
 _CHANNELS = ("socket", "tcp")
 #: the longest socket path sockaddr_un holds (108 bytes with the terminating NUL)
 _MAX_SOCKET_PATH = 107
+#: the longest one Java binds (the JDK keeps one more byte back): a longer one is exit 3
+_JAVA_MAX_SOCKET_PATH = 106
 
 
 class RpcError(Exception):
@@ -656,6 +658,8 @@ class Daemon:
         socket_path = self.ns.get("socket")
         if socket_path is not None:
             path = os.path.abspath(socket_path)
+            if len(os.fsencode(path)) > _JAVA_MAX_SOCKET_PATH:
+                raise CommandError(3, f"Failed to bind socket {path}: Unix domain path too long")
             os.makedirs(os.path.dirname(path), exist_ok=True)
             # bound and listening under a temporary name, then linked into place, so the socket
             # file appears only once connections are accepted; link() refuses an existing file.
