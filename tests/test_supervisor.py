@@ -9,6 +9,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import socket
 import stat
 import threading
@@ -292,15 +293,21 @@ def test_the_socket_is_in_the_config_dir_while_its_path_fits_a_java_socket_addre
         assert path == Path("/run/user/1000/signal-rest") / digest / "socket"
 
 
-def test_a_config_dir_too_deep_for_a_socket_address_has_its_socket_in_a_private_folder(tmp_path, fake_bin, monkeypatch):
-    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
-    # the deepest config dir whose socket path is one byte too long (or any deeper, from a deep tmp_path)
+def deep_config_dir(tmp_path):
+    """The shallowest config dir in ``tmp_path`` whose socket path is one byte too long for Java (or
+    a deeper one, from a deep ``tmp_path``), with the fake's account."""
     depth = max(1, 107 - len(str(tmp_path)) - len("//signal-rest/daemon/socket"))
     config_dir = tmp_path / ("c" * depth)
     config_dir.mkdir()
     FakeState(config_dir).add_account(ACCOUNT)
-    socket_file = daemon.socket_path(config_dir)
     assert len(str(daemon.directory(config_dir) / "socket")) >= 107
+    return config_dir
+
+
+def test_a_config_dir_too_deep_for_a_socket_address_has_its_socket_in_a_private_folder(tmp_path, fake_bin, monkeypatch):
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    config_dir = deep_config_dir(tmp_path)
+    socket_file = daemon.socket_path(config_dir)
     assert socket_file.parent.parent == Path(f"/tmp/signal-rest-{os.getuid()}")  # noqa: S108
     app = json_rpc_app(fake_bin, config_dir)
     with running_supervisor(app):
@@ -308,6 +315,28 @@ def test_a_config_dir_too_deep_for_a_socket_address_has_its_socket_in_a_private_
         assert stat.S_IMODE(socket_file.parent.stat().st_mode) == 0o700
         assert send(app.test_client()).status_code == 201
     assert not socket_file.parent.exists(), "the private folder goes with the daemon"
+
+
+def test_the_private_folder_goes_with_a_killed_daemons_socket_but_not_from_under_a_live_one(
+    tmp_path, fake_bin, monkeypatch
+):
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    process = json_rpc_app(fake_bin, deep_config_dir(tmp_path)).extensions["signal_rest.supervisor"].process
+    folder = process.socket_path.parent
+    daemon.private_folder(folder)
+    try:
+        listening = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        with contextlib.closing(listening):
+            listening.bind(str(process.socket_path))
+            listening.listen()
+            process.remove_private_folder()
+            assert process.socket_path.is_socket(), "a daemon listens there"
+        # closed, its file stays, as a SIGKILLed daemon's does
+        assert process.socket_path.is_socket()
+        process.remove_private_folder()
+        assert not folder.exists()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_attachments_are_written_where_the_daemon_reads_them_and_removed(client, config_dir, fake):

@@ -93,6 +93,7 @@ class Supervisor:
             if delivering is not None:
                 delivering.join()
             self.status("stopped", "signal-cli's daemon was stopped with the service.")
+            self.process.remove_private_folder()
             log.info("supervisor stopped")
 
     def _serve(self):

@@ -218,11 +218,16 @@ class DaemonProcess:
         if process is None:
             return None
         self.runner.stop(process, grace=grace)
-        if self.socket_path.parent != directory(self.config_dir.absolute()):
-            # the private folder outside the config dir goes with its socket (kept if anything is left)
-            with contextlib.suppress(OSError):
-                self.socket_path.parent.rmdir()
         return process.returncode
+
+    def remove_private_folder(self):
+        """Once the daemon has ended for good: remove the private folder made for its socket outside
+        the config dir, with the socket a killed daemon left in it (kept while a daemon listens)."""
+        if self.socket_path.parent == directory(self.config_dir.absolute()):
+            return
+        with contextlib.suppress(SignalCliError, OSError):
+            self._remove_stale_socket()
+            self.socket_path.parent.rmdir()
 
 
 class StderrLog:
