@@ -28,6 +28,7 @@ These tests need the real signal-cli: ``make test`` provisions it and sets ``SIG
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import stat
@@ -507,6 +508,4 @@ def test_a_socket_path_of_107_bytes_is_too_long_for_the_daemon(real_signal_cli_b
         finally:
             bound.kill()
     finally:
-        for leftover in folder.iterdir():
-            leftover.unlink()
-        folder.rmdir()
+        shutil.rmtree(folder)

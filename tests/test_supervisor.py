@@ -293,6 +293,16 @@ def test_the_socket_is_in_the_config_dir_while_its_path_fits_a_java_socket_addre
         assert path == Path("/run/user/1000/signal-rest") / digest / "socket"
 
 
+def test_where_xdg_runtime_dir_is_too_deep_as_well_the_socket_goes_to_tmp(monkeypatch):
+    config_dir = Path("/srv/") / ("c" * 100)
+    digest = hashlib.sha256(str(config_dir).encode()).hexdigest()[:16]
+    runtime = "/run/" + "r" * (106 - len("/run//signal-rest//socket") - len(digest))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", runtime)
+    assert daemon.socket_path(config_dir) == Path(runtime) / "signal-rest" / digest / "socket"
+    monkeypatch.setenv("XDG_RUNTIME_DIR", runtime + "r")
+    assert daemon.socket_path(config_dir) == Path(f"/tmp/signal-rest-{os.getuid()}") / digest / "socket"  # noqa: S108
+
+
 def deep_config_dir(tmp_path):
     """The shallowest config dir in ``tmp_path`` whose socket path is one byte too long for Java (or
     a deeper one, from a deep ``tmp_path``), with the fake's account."""
@@ -335,6 +345,26 @@ def test_the_private_folder_goes_with_a_killed_daemons_socket_but_not_from_under
         assert process.socket_path.is_socket()
         process.remove_private_folder()
         assert not folder.exists()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_private_folder_others_can_write_is_503_saying_what_to_do_and_no_daemon_starts(
+    tmp_path, fake_bin, fake, monkeypatch
+):
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    config_dir = deep_config_dir(tmp_path)
+    folder = daemon.socket_path(config_dir).parent
+    daemon.private_folder(folder)
+    try:
+        folder.chmod(0o777)  # someone could replace the socket
+        app = json_rpc_app(fake_bin, config_dir)
+        with supervising(app):
+            wait_for(lambda: state_of(config_dir) == "restarting", 10, "the refused start")
+            body = assert_error(send(app.test_client()), 503, "others can write it")
+            assert str(folder) in body["message"] and "shorter SIGNAL_CLI_CONFIG_DIR" in body["message"]
+        assert not any(call["command"] == "daemon" for call in FakeState(config_dir).log())
+        assert folder.is_dir(), "a folder the service did not make safely is not removed"
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

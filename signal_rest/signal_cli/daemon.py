@@ -52,16 +52,18 @@ def directory(config_dir):
 
 def socket_path(config_dir):
     """The daemon's Unix socket: in the service's folder of the config dir, or, where that path is
-    too long for a socket address, in a private folder of $XDG_RUNTIME_DIR (or /tmp) named after
-    the config dir (absolute: signal-cli resolves a relative one wrongly)."""
+    too long for a socket address, in a private folder of $XDG_RUNTIME_DIR (or of /tmp, where that
+    is too long as well) named after the config dir (absolute: signal-cli resolves a relative one
+    wrongly)."""
     config_dir = Path(config_dir).absolute()
     preferred = directory(config_dir) / "socket"
     if len(os.fsencode(preferred)) <= MAX_SOCKET_PATH:
         return preferred
-    digest = hashlib.sha256(os.fsencode(config_dir)).hexdigest()[:16]
+    name = Path(hashlib.sha256(os.fsencode(config_dir)).hexdigest()[:16]) / "socket"
     runtime = os.environ.get("XDG_RUNTIME_DIR")
-    base = Path(runtime) / "signal-rest" if runtime else Path("/tmp") / f"signal-rest-{os.getuid()}"
-    return base / digest / "socket"
+    if runtime and len(os.fsencode(Path(runtime) / "signal-rest" / name)) <= MAX_SOCKET_PATH:
+        return Path(runtime) / "signal-rest" / name
+    return Path("/tmp") / f"signal-rest-{os.getuid()}" / name
 
 
 def private_folder(path):
@@ -71,12 +73,17 @@ def private_folder(path):
         with contextlib.suppress(FileExistsError):
             folder.mkdir(mode=0o700)
     for folder in (path.parent, path):
-        info = os.lstat(folder)
-        if stat.S_ISLNK(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o022:
+        if not _is_private(folder):
             raise SignalCliError(
                 f"{folder} belongs to another user or others can write it; the daemon's socket cannot be "
                 "kept there safely. Remove it, or use a shorter SIGNAL_CLI_CONFIG_DIR."
             )
+
+
+def _is_private(folder):
+    """Whether ``folder`` is a real folder of this user that nobody else can write."""
+    info = os.lstat(folder)
+    return not (stat.S_ISLNK(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o022)
 
 
 def status_path(config_dir):
@@ -150,12 +157,17 @@ class DaemonProcess:
             words.append(grammar.long_form("--trust-new-identities", self.trust_mode))
         return [*words, "daemon", "--socket", str(self.socket_path), "--receive-mode", "on-start", *self.options]
 
+    @property
+    def _in_private_folder(self):
+        """Whether the socket is in a private folder outside the config dir (its path was too long)."""
+        return self.socket_path.parent != directory(self.config_dir.absolute())
+
     def start(self, spool):
         """Start the daemon with its stdout appended to the new file ``spool`` (which it keeps locked)."""
-        if self.socket_path.parent == directory(self.config_dir.absolute()):
-            self.socket_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        else:
+        if self._in_private_folder:
             private_folder(self.socket_path.parent)
+        else:
+            self.socket_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         if shutil.which(self.runner.binary) is None:
             raise SignalCliNotFound(
                 f"signal-cli cannot be run from {self.runner.binary!r} (no such executable). "
@@ -223,11 +235,12 @@ class DaemonProcess:
     def remove_private_folder(self):
         """Once the daemon has ended for good: remove the private folder made for its socket outside
         the config dir, with the socket a killed daemon left in it (kept while a daemon listens)."""
-        if self.socket_path.parent == directory(self.config_dir.absolute()):
+        if not self._in_private_folder:
             return
         with contextlib.suppress(SignalCliError, OSError):
-            self._remove_stale_socket()
-            self.socket_path.parent.rmdir()
+            if _is_private(self.socket_path.parent):  # not one the service refused to use
+                self._remove_stale_socket()
+                self.socket_path.parent.rmdir()
 
 
 class StderrLog:
